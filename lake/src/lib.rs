@@ -1,0 +1,16 @@
+//! trailhound's CloudTrail data lake: the schema, partitioned Parquet writing through
+//! `object_store`, the ingestion ledger, the quarantine, SQL functions and the lake as
+//! DataFusion tables.
+
+pub mod error;
+pub mod functions;
+pub mod location;
+pub mod quarantine;
+pub mod record_json;
+pub mod schema;
+pub mod table;
+pub mod writer;
+
+pub use error::{LakeError, Result};
+pub use location::LakeLocation;
+pub use writer::{LakeWriter, LakeWriterConfig, SourceStatus, WriteStats};

@@ -1,0 +1,134 @@
+//! Where the lake lives: a local folder or an object store URL, reached through `object_store`.
+
+use std::path::Path as FsPath;
+use std::sync::Arc;
+
+use object_store::ObjectStore;
+use object_store::local::LocalFileSystem;
+use object_store::path::Path;
+use url::Url;
+
+use crate::error::{LakeError, Result};
+
+/// Folder (below the lake root) of the CloudTrail events table.
+pub const EVENTS_TABLE_DIR: &str = "cloudtrail";
+/// Folder of the per-source ingestion ledger.
+pub const LEDGER_DIR: &str = "_ledger/sources";
+/// Folder of quarantined records.
+pub const QUARANTINE_DIR: &str = "_quarantine";
+
+/// An opened lake root: the store, the prefix inside it and the URL DataFusion knows it by.
+#[derive(Debug, Clone)]
+pub struct LakeLocation {
+    store: Arc<dyn ObjectStore>,
+    root: Path,
+    url: Url,
+}
+
+impl LakeLocation {
+    /// Opens a lake from a local folder path or a `file://` URL, creating the folder if needed.
+    pub fn open(location: &str) -> Result<Self> {
+        let invalid = |reason: String| LakeError::InvalidLocation {
+            location: location.to_string(),
+            reason,
+        };
+        if let Ok(url) = Url::parse(location)
+            && url.scheme().len() > 1
+        {
+            return match url.scheme() {
+                "file" => {
+                    let path = url
+                        .to_file_path()
+                        .map_err(|()| invalid("not a local path".into()))?;
+                    Self::open_folder(&path)
+                }
+                scheme => Err(invalid(format!(
+                    "unsupported scheme '{scheme}' (supported: a folder, file://)"
+                ))),
+            };
+        }
+        Self::open_folder(FsPath::new(location))
+    }
+
+    fn open_folder(folder: &FsPath) -> Result<Self> {
+        let io_error = |source| LakeError::Io {
+            path: folder.display().to_string(),
+            source,
+        };
+        std::fs::create_dir_all(folder).map_err(io_error)?;
+        let folder = folder.canonicalize().map_err(io_error)?;
+        let store =
+            LocalFileSystem::new_with_prefix(&folder).map_err(|source| LakeError::ObjectStore {
+                path: folder.display().to_string(),
+                source,
+            })?;
+        let url = Url::from_directory_path(&folder).map_err(|()| LakeError::InvalidLocation {
+            location: folder.display().to_string(),
+            reason: "not an absolute path".into(),
+        })?;
+        Ok(Self {
+            store: Arc::new(store),
+            root: Path::default(),
+            url,
+        })
+    }
+
+    /// The object store holding the lake.
+    pub fn store(&self) -> &Arc<dyn ObjectStore> {
+        &self.store
+    }
+
+    /// URL of the lake root, ending in `/`.
+    pub fn url(&self) -> &Url {
+        &self.url
+    }
+
+    /// Path of `relative` (slash-separated) below the lake root, inside the store.
+    pub fn path(&self, relative: &str) -> Path {
+        relative
+            .split('/')
+            .filter(|part| !part.is_empty())
+            .fold(self.root.clone(), |path, part| path.clone().join(part))
+    }
+
+    /// URL of a folder below the lake root, ending in `/`.
+    pub fn folder_url(&self, relative: &str) -> Url {
+        let mut url = self.url.clone();
+        url.set_path(&format!(
+            "{}{}/",
+            self.url.path(),
+            relative.trim_matches('/')
+        ));
+        url
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn opens_a_folder_and_builds_paths() {
+        let dir = tempfile::tempdir().unwrap();
+        let lake = LakeLocation::open(dir.path().join("lake").to_str().unwrap()).unwrap();
+        assert!(dir.path().join("lake").is_dir());
+        assert_eq!(
+            lake.path("cloudtrail/dt=2025-01-01").as_ref(),
+            "cloudtrail/dt=2025-01-01"
+        );
+        assert!(
+            lake.folder_url("cloudtrail")
+                .as_str()
+                .ends_with("/lake/cloudtrail/")
+        );
+    }
+
+    #[test]
+    fn rejects_unknown_schemes() {
+        let error = LakeLocation::open("gopher://host/lake").unwrap_err();
+        assert!(
+            error.to_string().contains("unsupported scheme 'gopher'"),
+            "{error}"
+        );
+    }
+}

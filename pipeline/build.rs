@@ -1,0 +1,46 @@
+//! Embeds the rule pack (`sql-rules/**/*.sql`) into the binary, so `trailhound run` works
+//! without `--rules`.
+
+use std::path::{Path, PathBuf};
+
+fn collect(dir: &Path, found: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            collect(&path, found);
+        } else if path.extension().is_some_and(|ext| ext == "sql") {
+            found.push(path);
+        }
+    }
+}
+
+fn main() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../sql-rules");
+    println!("cargo:rerun-if-changed={}", root.display());
+    let mut files = Vec::new();
+    collect(&root, &mut files);
+    files.sort();
+    let mut code = String::from(
+        "/// The bundled rule pack: (path below sql-rules/, text).\npub static EMBEDDED_RULES: &[(&str, &str)] = &[\n",
+    );
+    for file in &files {
+        println!("cargo:rerun-if-changed={}", file.display());
+        let relative = file
+            .strip_prefix(&root)
+            .expect("below the root")
+            .to_string_lossy()
+            .replace('\\', "/");
+        let absolute = file.canonicalize().expect("rule files exist");
+        code.push_str(&format!(
+            "    ({relative:?}, include_str!({:?})),\n",
+            absolute.display().to_string()
+        ));
+    }
+    code.push_str("];\n");
+    let out = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"))
+        .join("embedded_rules.rs");
+    std::fs::write(out, code).expect("OUT_DIR is writable");
+}

@@ -1,0 +1,393 @@
+//! Decoding: CloudTrail JSON (any of the shapes it arrives in) to Arrow record batches of the
+//! lake schema, streaming, with every undecodable record quarantined rather than dropped.
+//!
+//! Accepted shapes: CloudTrail log files `{"Records":[...]}`, bare JSON arrays of records,
+//! JSON Lines or concatenated records, and EventBridge "... via CloudTrail" envelopes (the
+//! record is `detail`). Digest files and Insights records are recognised and skipped with a
+//! counted reason.
+
+mod columns;
+mod object;
+mod scanner;
+pub mod time;
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::sync::{Arc, LazyLock};
+
+use arrow::array::{
+    ArrayRef, Int64Builder, RecordBatch, StringBuilder, TimestampMillisecondBuilder,
+};
+use lake::quarantine::QuarantinedRecord;
+use lake::schema::{CLOUDTRAIL_FIELDS, cloudtrail_schema};
+
+use self::columns::{ColumnBuilder, Unmapped};
+use self::object::JsonObject;
+use self::scanner::{Piece, Scanner};
+
+pub use self::object::json_string;
+
+/// Settings of the decoder.
+#[derive(Debug, Clone)]
+pub struct DecodeConfig {
+    /// Rows per record batch.
+    pub batch_rows: usize,
+    /// Largest record accepted, in bytes; larger ones are quarantined.
+    pub max_record_bytes: usize,
+    /// Raw text kept in the quarantine per source before entries keep only their beginning.
+    pub quarantine_raw_budget: usize,
+}
+
+impl Default for DecodeConfig {
+    fn default() -> Self {
+        Self {
+            batch_rows: 8192,
+            max_record_bytes: 16 * 1024 * 1024,
+            quarantine_raw_budget: 16 * 1024 * 1024,
+        }
+    }
+}
+
+/// Why a whole source was skipped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum SkipReason {
+    /// A CloudTrail digest file (integrity validation), not events.
+    Digest,
+    /// A CloudTrail Insights file.
+    Insights,
+}
+
+impl SkipReason {
+    /// A short name for counters.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Digest => "cloudtrail-digest",
+            Self::Insights => "cloudtrail-insights",
+        }
+    }
+}
+
+/// What decoding one source produced besides its batches.
+#[derive(Debug, Default)]
+pub struct DecodeReport {
+    /// Records decoded into batches.
+    pub records: u64,
+    /// Insights records skipped.
+    pub insight_records: u64,
+    /// Records and stretches of input that were quarantined.
+    pub quarantined: Vec<QuarantinedRecord>,
+    /// Set when the whole source was skipped.
+    pub skipped: Option<SkipReason>,
+    /// Set when reading stopped early (decompression or read error); what came before is kept.
+    pub read_error: Option<String>,
+    /// Decompressed bytes read.
+    pub bytes: u64,
+}
+
+/// Decodes `reader` (decompressed bytes of the source `source_uri`), handing each full batch
+/// to `on_batch`. Returning `false` from `on_batch` stops decoding (the consumer went away).
+pub fn decode(
+    reader: impl Read,
+    source_uri: &str,
+    config: &DecodeConfig,
+    mut on_batch: impl FnMut(RecordBatch) -> bool,
+) -> DecodeReport {
+    let mut decoder = Decoder {
+        source_uri,
+        config,
+        rows: RowsBuilder::new(source_uri),
+        report: DecodeReport::default(),
+        next_index: 0,
+        raw_budget: config.quarantine_raw_budget,
+        saw_records: false,
+    };
+    let mut scanner = Scanner::new(reader, config.max_record_bytes);
+    loop {
+        let piece = match scanner.next_piece() {
+            Ok(Some(piece)) => piece,
+            Ok(None) => break,
+            Err(error) => {
+                decoder.report.read_error = Some(format!(
+                    "read failed after {} bytes: {error}",
+                    scanner.position()
+                ));
+                break;
+            }
+        };
+        decoder.piece(&piece, scanner.piece_bytes());
+        if decoder.report.skipped.is_some() {
+            break;
+        }
+        if decoder.rows.len() >= config.batch_rows && !on_batch(decoder.rows.finish()) {
+            break;
+        }
+    }
+    if decoder.report.skipped.is_none()
+        && !decoder.saw_records
+        && decoder.report.insight_records > 0
+    {
+        decoder.report.skipped = Some(SkipReason::Insights);
+    }
+    if decoder.rows.len() > 0 && decoder.report.skipped.is_none() {
+        on_batch(decoder.rows.finish());
+    }
+    decoder.report.bytes = scanner.position();
+    decoder.report
+}
+
+struct Decoder<'a> {
+    source_uri: &'a str,
+    config: &'a DecodeConfig,
+    rows: RowsBuilder,
+    report: DecodeReport,
+    next_index: u64,
+    raw_budget: usize,
+    saw_records: bool,
+}
+
+impl Decoder<'_> {
+    fn piece(&mut self, piece: &Piece, bytes: &[u8]) {
+        match piece {
+            Piece::Value { offset, in_array } => self.value(*offset, *in_array, bytes),
+            Piece::Damaged { offset, reason } => {
+                // A damaged stretch of a line-oriented file may still hold whole lines.
+                if bytes.contains(&b'\n') {
+                    self.lines(*offset, bytes, reason);
+                } else {
+                    self.quarantine(*offset, None, reason.clone(), bytes);
+                }
+            }
+            Piece::TooLarge { offset, size } => {
+                let index = self.take_index();
+                let reason = format!(
+                    "record of {size} bytes exceeds the {} byte limit",
+                    self.config.max_record_bytes
+                );
+                self.quarantine(*offset, Some(index), reason, bytes);
+            }
+        }
+    }
+
+    /// Recovers the lines of a damaged stretch that are complete JSON values.
+    fn lines(&mut self, offset: u64, bytes: &[u8], reason: &str) {
+        let mut line_offset = offset;
+        for line in bytes.split(|&byte| byte == b'\n') {
+            let trimmed = line.trim_ascii();
+            if !trimmed.is_empty() {
+                let start = line_offset + (line.len() - line.trim_ascii_start().len()) as u64;
+                match std::str::from_utf8(trimmed)
+                    .ok()
+                    .and_then(|text| JsonObject::from_text(text).ok())
+                {
+                    Some(_) => self.value(start, false, trimmed),
+                    None => self.quarantine(start, None, reason.to_string(), trimmed),
+                }
+            }
+            line_offset += line.len() as u64 + 1;
+        }
+    }
+
+    fn value(&mut self, offset: u64, in_array: bool, bytes: &[u8]) {
+        let Ok(text) = std::str::from_utf8(bytes) else {
+            let index = self.take_index();
+            self.quarantine(
+                offset,
+                Some(index),
+                "record is not valid UTF-8".into(),
+                bytes,
+            );
+            return;
+        };
+        let object = match JsonObject::from_text(text) {
+            Ok(object) => object,
+            Err(error) if !in_array && text.contains('\n') => {
+                let reason = format!("invalid JSON: {error}");
+                self.lines(offset, bytes, &reason);
+                return;
+            }
+            Err(error) => {
+                let index = self.take_index();
+                self.quarantine(offset, Some(index), format!("invalid JSON: {error}"), bytes);
+                return;
+            }
+        };
+        // A small whole-object file: {"Records": [...]} scanned as one piece.
+        if !in_array && let Some(records) = object.get("Records") {
+            match serde_json::from_str::<Vec<&serde_json::value::RawValue>>(records.get()) {
+                Ok(items) => {
+                    for item in items {
+                        self.value(offset, true, item.get().as_bytes());
+                    }
+                }
+                Err(_) => {
+                    let index = self.take_index();
+                    self.quarantine(
+                        offset,
+                        Some(index),
+                        "\"Records\" is not an array".into(),
+                        bytes,
+                    );
+                }
+            }
+            return;
+        }
+        if object.get("digestStartTime").is_some() && object.get("logFiles").is_some() {
+            self.report.skipped = Some(SkipReason::Digest);
+            return;
+        }
+        let index = self.take_index();
+        if let Some(detail_type) = object.get_str("detail-type") {
+            if !detail_type.ends_with("via CloudTrail") {
+                let reason =
+                    format!("EventBridge event '{detail_type}' does not carry a CloudTrail record");
+                self.quarantine(offset, Some(index), reason, bytes);
+                return;
+            }
+            match object
+                .get("detail")
+                .and_then(|detail| JsonObject::from_text(detail.get()).ok())
+            {
+                Some(detail) => self.record(offset, index, &detail, bytes),
+                None => self.quarantine(
+                    offset,
+                    Some(index),
+                    "EventBridge envelope without a detail object".into(),
+                    bytes,
+                ),
+            }
+            return;
+        }
+        self.record(offset, index, &object, bytes);
+    }
+
+    fn record(&mut self, offset: u64, index: u64, record: &JsonObject<'_>, bytes: &[u8]) {
+        if record.get_str("eventType").as_deref() == Some("AwsCloudTrailInsight") {
+            self.report.insight_records += 1;
+            return;
+        }
+        let missing: Vec<&str> = ["eventTime", "eventSource", "eventName"]
+            .into_iter()
+            .filter(|name| record.get(name).is_none())
+            .collect();
+        if !missing.is_empty() {
+            let reason = format!("not a CloudTrail record: missing {}", missing.join(", "));
+            self.quarantine(offset, Some(index), reason, bytes);
+            return;
+        }
+        let Some(event_time) = record.get_str("eventTime") else {
+            self.quarantine(
+                offset,
+                Some(index),
+                "eventTime is not a string".into(),
+                bytes,
+            );
+            return;
+        };
+        match time::parse_event_time(&event_time) {
+            Ok(millis) => {
+                self.saw_records = true;
+                self.rows.append(record, millis, index);
+                self.report.records += 1;
+            }
+            Err(reason) => self.quarantine(offset, Some(index), reason, bytes),
+        }
+    }
+
+    fn take_index(&mut self) -> u64 {
+        self.next_index += 1;
+        self.next_index - 1
+    }
+
+    fn quarantine(&mut self, offset: u64, index: Option<u64>, reason: String, raw: &[u8]) {
+        // Past the budget, entries keep their first KiB: the reason and position stay exact.
+        let kept = if raw.len() <= self.raw_budget {
+            raw.len()
+        } else {
+            raw.len().min(1024)
+        };
+        self.raw_budget = self.raw_budget.saturating_sub(kept);
+        let mut entry =
+            QuarantinedRecord::new(self.source_uri, offset, index, reason, &raw[..kept]);
+        entry.raw_truncated |= kept < raw.len();
+        self.report.quarantined.push(entry);
+    }
+}
+
+/// Top-level column index by CloudTrail member name.
+static FIELD_INDEX: LazyLock<HashMap<&'static str, usize>> = LazyLock::new(|| {
+    CLOUDTRAIL_FIELDS
+        .iter()
+        .enumerate()
+        .map(|(index, field)| (field.json_name, index))
+        .collect()
+});
+
+/// Builds record batches of the lake schema, row by row.
+struct RowsBuilder {
+    source_uri: String,
+    columns: Vec<ColumnBuilder>,
+    event_ts: TimestampMillisecondBuilder,
+    unmapped: StringBuilder,
+    source_uris: StringBuilder,
+    source_records: Int64Builder,
+    rows: usize,
+}
+
+impl RowsBuilder {
+    fn new(source_uri: &str) -> Self {
+        Self {
+            source_uri: source_uri.to_string(),
+            columns: CLOUDTRAIL_FIELDS
+                .iter()
+                .map(|field| ColumnBuilder::new(&field.shape))
+                .collect(),
+            event_ts: TimestampMillisecondBuilder::new().with_timezone("UTC"),
+            unmapped: StringBuilder::new(),
+            source_uris: StringBuilder::new(),
+            source_records: Int64Builder::new(),
+            rows: 0,
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.rows
+    }
+
+    fn append(&mut self, record: &JsonObject<'_>, event_millis: i64, index: u64) {
+        let mut filled = vec![false; self.columns.len()];
+        let mut unmapped = Unmapped::default();
+        for (key, value) in record.members() {
+            match FIELD_INDEX.get(key) {
+                Some(&column) if !filled[column] => {
+                    filled[column] = true;
+                    self.columns[column].append(key, value, &mut unmapped);
+                }
+                _ => unmapped.keep(key, value.get()),
+            }
+        }
+        for (column, was_filled) in self.columns.iter_mut().zip(filled) {
+            if !was_filled {
+                column.append_null();
+            }
+        }
+        self.event_ts.append_value(event_millis);
+        self.unmapped.append_option(unmapped.into_json());
+        self.source_uris.append_value(&self.source_uri);
+        self.source_records.append_value(index as i64);
+        self.rows += 1;
+    }
+
+    fn finish(&mut self) -> RecordBatch {
+        let mut columns: Vec<ArrayRef> =
+            self.columns.iter_mut().map(ColumnBuilder::finish).collect();
+        columns.push(Arc::new(self.event_ts.finish()));
+        columns.push(Arc::new(self.unmapped.finish()));
+        columns.push(Arc::new(self.source_uris.finish()));
+        columns.push(Arc::new(self.source_records.finish()));
+        self.rows = 0;
+        RecordBatch::try_new(cloudtrail_schema(), columns).expect("builders follow the lake schema")
+    }
+}
+
+#[cfg(test)]
+mod tests;

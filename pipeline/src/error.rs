@@ -1,0 +1,64 @@
+//! The pipeline crate's error type: one enum, each variant naming what failed and where.
+
+use std::path::PathBuf;
+
+use thiserror::Error;
+
+/// Errors raised by the pipeline.
+#[derive(Debug, Error)]
+pub enum PipelineError {
+    /// A rule file could not be read, parsed or validated. Rules fail loudly at load time.
+    #[error("rule {file}:{line}: {reason}")]
+    Rule {
+        file: PathBuf,
+        line: usize,
+        reason: String,
+    },
+
+    /// Two rules share an id.
+    #[error("duplicate rule id '{id}' in {first} and {second}")]
+    DuplicateRule {
+        id: String,
+        first: PathBuf,
+        second: PathBuf,
+    },
+
+    /// An input file could not be read at all.
+    #[error("cannot read {path}: {source}")]
+    Input {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// The lake refused an operation.
+    #[error(transparent)]
+    Lake(#[from] lake::LakeError),
+
+    /// DataFusion failed while evaluating a rule.
+    #[error("rule '{rule_id}' failed on a batch: {source}")]
+    RuleEvaluation {
+        rule_id: String,
+        #[source]
+        source: datafusion::error::DataFusionError,
+    },
+
+    /// An Arrow computation failed.
+    #[error("arrow error while {context}: {source}")]
+    Arrow {
+        context: &'static str,
+        #[source]
+        source: arrow::error::ArrowError,
+    },
+
+    /// Writing alerts failed.
+    #[error("alert sink '{sink}' failed: {source}")]
+    Sink {
+        sink: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Result alias for the pipeline crate.
+pub type Result<T, E = PipelineError> = std::result::Result<T, E>;

@@ -1,0 +1,12 @@
+//! trailhound's streaming pipeline: sources, decoding, detection, alerts and sinks.
+
+pub mod alert;
+pub mod decode;
+pub mod detect;
+pub mod error;
+pub mod internal_events;
+pub mod run;
+pub mod sinks;
+pub mod sources;
+
+pub use error::{PipelineError, Result};

@@ -1,0 +1,172 @@
+//! The `trailhound` command line.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use pipeline::decode::DecodeConfig;
+use pipeline::detect::testing::run_rule_tests;
+use pipeline::detect::{DetectionEngine, Rule, embedded_rules, load_rules_dir};
+use pipeline::internal_events::Counters;
+use pipeline::run::{RunConfig, run_files};
+use pipeline::sinks::AlertSink;
+use pipeline::sinks::jsonl::JsonLinesSink;
+
+/// trailhound: CloudTrail detection engine and data lake.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Process CloudTrail files: write the Parquet lake and print alerts.
+    Run {
+        /// A CloudTrail file or folder (walked recursively); repeatable.
+        #[arg(long = "input", required = true)]
+        inputs: Vec<PathBuf>,
+        /// Lake location: a folder or a file:// URL.
+        #[arg(long)]
+        lake: String,
+        /// Rules folder; without it, the rule pack built into the binary.
+        #[arg(long)]
+        rules: Option<PathBuf>,
+        /// Where alerts go: a file (appended) or - for stdout.
+        #[arg(long, default_value = "-")]
+        alerts: String,
+        /// Rows per record batch.
+        #[arg(long, default_value_t = 8192)]
+        batch_rows: usize,
+    },
+    /// Run every rule's test events and golden alerts; ends with "N passed, M failed".
+    Test {
+        /// Rules folder.
+        #[arg(long, default_value = "sql-rules")]
+        rules: PathBuf,
+        /// Rewrite the golden alert files from the current output.
+        #[arg(long)]
+        bless: bool,
+    },
+    /// Inspect rules.
+    Rules {
+        #[command(subcommand)]
+        command: RulesCommand,
+    },
+    /// Lake utilities.
+    Lake {
+        #[command(subcommand)]
+        command: LakeCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum RulesCommand {
+    /// List rules: id, severity, tactics, title.
+    List {
+        /// Rules folder; without it, the built-in pack.
+        #[arg(long)]
+        rules: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum LakeCommand {
+    /// Print the lake schema as a Markdown table.
+    Schema,
+}
+
+fn load_rules(dir: Option<&PathBuf>) -> Result<Vec<Rule>> {
+    Ok(match dir {
+        Some(dir) => load_rules_dir(dir)?,
+        None => embedded_rules()?,
+    })
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("TRAILHOUND_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    match execute(Cli::parse()).await {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("trailhound: {error:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn execute(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Run {
+            inputs,
+            lake,
+            rules,
+            alerts,
+            batch_rows,
+        } => {
+            anyhow::ensure!(batch_rows > 0, "--batch-rows must be at least 1");
+            let engine = DetectionEngine::compile(load_rules(rules.as_ref())?).await?;
+            let location = lake::LakeLocation::open(&lake)?;
+            let mut sink: Box<dyn AlertSink> = match alerts.as_str() {
+                "-" => Box::new(JsonLinesSink::stdout()),
+                path => Box::new(JsonLinesSink::file(std::path::Path::new(path))?),
+            };
+            let config = RunConfig {
+                inputs,
+                decode: DecodeConfig {
+                    batch_rows,
+                    ..DecodeConfig::default()
+                },
+                writer: lake::LakeWriterConfig::default(),
+            };
+            let counters = Counters::default();
+            let summary = run_files(&config, &location, &engine, sink.as_mut(), &counters)
+                .await
+                .context("the run stopped")?;
+            eprintln!("trailhound: {}", summary.line());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Test { rules, bless } => {
+            let loaded = load_rules_dir(&rules)?;
+            let report = run_rule_tests(loaded, bless).await;
+            for failure in &report.failures {
+                println!("FAIL {}: {}", failure.file.display(), failure.reason);
+            }
+            println!("{} passed, {} failed", report.passed, report.failures.len());
+            Ok(if report.failures.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+        Command::Rules {
+            command: RulesCommand::List { rules },
+        } => {
+            for rule in load_rules(rules.as_ref())? {
+                let meta = &rule.meta;
+                println!(
+                    "{}\t{}\t{}\t{}",
+                    meta.id,
+                    meta.severity,
+                    meta.tactics.join(","),
+                    meta.title
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Lake {
+            command: LakeCommand::Schema,
+        } => {
+            print!("{}", lake::schema::markdown_table());
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
