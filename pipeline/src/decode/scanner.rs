@@ -5,7 +5,8 @@
 //! time. It accepts a sequence of top-level values (one value, JSON Lines, concatenated JSON):
 //! - `{"Records": [ r1, r2, ... ]}`: each array element is a piece;
 //! - `[ r1, r2, ... ]`: each element is a piece;
-//! - any other top-level value is one piece (a record, an EventBridge envelope, a digest...).
+//! - any other top-level object is one piece (a record, an EventBridge envelope, a digest...);
+//! - anything else at the top level (a bare string or number, text) is damage.
 //!
 //! Structural damage (truncation, stray bytes) is reported as a [`Piece::Damaged`] with the
 //! byte offset and the bytes concerned; scanning then resumes at the next line.
@@ -112,10 +113,6 @@ impl<R: Read> Scanner<R> {
                             if let Some(piece) = self.top_level_object(offset)? {
                                 return Ok(Some(piece));
                             }
-                        }
-                        b'"' | b'-' | b'0'..=b'9' | b't' | b'f' | b'n' => {
-                            let piece = self.scan_value(offset, false)?;
-                            return Ok(Some(piece));
                         }
                         other => {
                             let reason = format!(
