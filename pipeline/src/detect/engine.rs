@@ -215,15 +215,6 @@ async fn compile_rule(ctx: &SessionContext, schema: &DFSchema, rule: Rule) -> Re
     })?;
     let predicate_expr =
         to_physical(ctx, predicate.clone(), schema).map_err(|error| plan_error(&rule, &error))?;
-    let predicate_type = predicate_expr
-        .data_type(&cloudtrail_schema())
-        .map_err(|error| plan_error(&rule, &error))?;
-    if predicate_type != DataType::Boolean {
-        return Err(rule.error_at(
-            None,
-            format!("the WHERE clause is {predicate_type}, not a boolean condition"),
-        ));
-    }
     let mut fields = Vec::new();
     if !rule.selects_all {
         for expr in projection {
@@ -301,4 +292,114 @@ fn plan_error(rule: &Rule, error: &datafusion::error::DataFusionError) -> Pipeli
         needle.as_deref(),
         message.lines().next().unwrap_or_default().to_string(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::decode::{DecodeConfig, decode};
+
+    fn rule(select: &str, extra_meta: &str) -> Rule {
+        let text = format!(
+            "/*\nid = \"t.rule\"\ntitle = \"T\"\nseverity = \"low\"\ndescription = \"d\"\ntactics = [\"TA0001\"]\ntechniques = [\"T1078\"]\n{extra_meta}*/\n{select}"
+        );
+        Rule::parse(Path::new("rules/t.sql"), &text).unwrap()
+    }
+
+    fn batch(records: &[serde_json::Value]) -> RecordBatch {
+        let text = serde_json::to_string(records).unwrap();
+        let mut batches = Vec::new();
+        decode(text.as_bytes(), "t", &DecodeConfig::default(), |batch| {
+            batches.push(batch);
+            true
+        });
+        batches.remove(0)
+    }
+
+    fn event(name: &str, user_type: &str, bucket: &str) -> serde_json::Value {
+        serde_json::json!({
+            "eventTime": "2025-01-01T00:00:00Z", "eventSource": "s3.amazonaws.com", "eventName": name,
+            "userIdentity": {"type": user_type, "sessionContext": {"sessionIssuer": {"arn": "arn:aws:iam::1:role/r"}}},
+            "requestParameters": {"bucketName": bucket}, "eventID": format!("{name}-{bucket}")
+        })
+    }
+
+    #[tokio::test]
+    async fn evaluates_struct_members_and_json_paths() {
+        let sql = "SELECT * FROM cloudtrail WHERE useridentity.type = 'Root' \
+                   AND json_extract_scalar(requestparameters, '$.bucketName') LIKE 'prod-%' \
+                   AND useridentity.sessioncontext.sessionissuer.arn IS NOT NULL";
+        let engine = DetectionEngine::compile(vec![rule(sql, "")]).await.unwrap();
+        let rows = batch(&[
+            event("DeleteBucket", "Root", "prod-a"),
+            event("DeleteBucket", "IAMUser", "prod-b"),
+            event("DeleteBucket", "Root", "dev-c"),
+        ]);
+        let matches = engine.evaluate(&rows).unwrap();
+        assert_eq!(matches.len(), 1);
+        assert_eq!(matches[0].rows.num_rows(), 1);
+        assert!(matches[0].fields.is_none() && matches[0].dedup_keys.is_none());
+    }
+
+    #[tokio::test]
+    async fn selected_fields_and_dedup_keys_are_computed_per_match() {
+        let sql = "SELECT json_extract_scalar(requestparameters, '$.bucketName') AS bucket, eventname \
+                   FROM cloudtrail WHERE eventname = 'DeleteBucket'";
+        let meta = "dedup_key = [\"useridentity.type\", \"eventname\"]\ndedup_period = \"1h\"\n";
+        let engine = DetectionEngine::compile(vec![rule(sql, meta)])
+            .await
+            .unwrap();
+        let matches = engine
+            .evaluate(&batch(&[
+                event("DeleteBucket", "Root", "b1"),
+                event("GetObject", "Root", "b2"),
+            ]))
+            .unwrap();
+        let fields = matches[0].fields.as_ref().unwrap();
+        assert_eq!(fields[0]["bucket"], "b1");
+        assert_eq!(fields[0]["eventname"], "DeleteBucket");
+        assert_eq!(
+            matches[0].dedup_keys.as_ref().unwrap(),
+            &["Root\u{1f}DeleteBucket".to_string()]
+        );
+    }
+
+    #[tokio::test]
+    async fn broken_rules_fail_at_load_with_file_and_line() {
+        let error = DetectionEngine::compile(vec![rule(
+            "SELECT *\nFROM cloudtrail\nWHERE no_such_column = 1",
+            "",
+        )])
+        .await
+        .unwrap_err()
+        .to_string();
+        assert!(error.starts_with("rule rules/t.sql:11:"), "{error}");
+        assert!(error.contains("no_such_column"), "{error}");
+
+        let error = DetectionEngine::compile(vec![rule(
+            "SELECT * FROM cloudtrail WHERE useridentity.nosuchmember = 'x'",
+            "",
+        )])
+        .await
+        .unwrap_err()
+        .to_string();
+        assert!(error.starts_with("rule rules/t.sql:"), "{error}");
+
+        let error =
+            DetectionEngine::compile(vec![rule("SELECT * FROM cloudtrail WHERE eventname", "")])
+                .await
+                .unwrap_err()
+                .to_string();
+        assert!(error.contains("non-boolean predicate"), "{error}");
+
+        let meta = "dedup_key = [\"nope(\"]\ndedup_period = \"1h\"\n";
+        let error =
+            DetectionEngine::compile(vec![rule("SELECT * FROM cloudtrail WHERE true", meta)])
+                .await
+                .unwrap_err()
+                .to_string();
+        assert!(error.contains("invalid dedup_key"), "{error}");
+    }
 }

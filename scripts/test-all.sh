@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# trailhound's whole test suite, runnable on a fresh machine: installs the Python tools the
+# checks need into a cached virtualenv, builds, lints, runs the Rust tests, the rule tests,
+# and an end-to-end run whose lake is read back by pyarrow and DuckDB.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/trailhound-target}"
+export CARGO_TERM_COLOR=never
+venv="${TRAILHOUND_VENV:-$HOME/.cache/trailhound-venv}"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "tools"
+command -v cargo >/dev/null || { echo "cargo is required (https://rustup.rs)"; exit 1; }
+for component in rustfmt clippy; do
+  cargo "${component/rustfmt/fmt}" --version >/dev/null 2>&1 || rustup component add "$component"
+done
+if [ ! -x "$venv/bin/python" ]; then
+  python3 -m venv "$venv"
+fi
+"$venv/bin/pip" install --quiet --disable-pip-version-check -r scripts/requirements-test.txt
+
+step "format and lint"
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+
+step "rust tests"
+cargo build --workspace --all-targets --quiet
+cargo test --workspace 2>&1 | tee "$work/cargo-test.log"
+rust_passed=$(grep -E '^test result:' "$work/cargo-test.log" | awk '{sum += $4} END {print sum + 0}')
+rust_failed=$(grep -E '^test result:' "$work/cargo-test.log" | awk '{sum += $6} END {print sum + 0}')
+
+trailhound="$CARGO_TARGET_DIR/debug/trailhound"
+
+step "rule tests"
+"$trailhound" test --rules sql-rules | tee "$work/rule-test.log"
+rules_line=$(tail -n 1 "$work/rule-test.log")
+rules_passed=$(echo "$rules_line" | awk '{print $1}')
+rules_failed=$(echo "$rules_line" | awk '{print $3}')
+
+step "end to end: bundled samples into a lake, read back by pyarrow and DuckDB"
+"$trailhound" run --input samples/cloudtrail --lake "$work/lake" > "$work/alerts.jsonl" 2> "$work/run.log"
+tail -n 1 "$work/run.log"
+events=$(tail -n 1 "$work/run.log" | sed -E 's/.* events=([0-9]+).*/\1/')
+alerts=$(wc -l < "$work/alerts.jsonl")
+[ "$alerts" -gt 0 ] || { echo "no alerts from the samples"; exit 1; }
+"$trailhound" lake schema > "$work/schema.md"
+"$venv/bin/python" scripts/check_lake.py "$work/lake" "$work/schema.md" "$events" | tee "$work/lake-check.log"
+lake_line=$(tail -n 1 "$work/lake-check.log")
+lake_passed=$(echo "$lake_line" | awk '{print $2}')
+lake_failed=$(echo "$lake_line" | awk '{print $4}')
+
+passed=$((rust_passed + rules_passed + lake_passed))
+failed=$((rust_failed + rules_failed + lake_failed))
+echo
+echo "total: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
