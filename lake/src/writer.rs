@@ -17,7 +17,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use arrow::array::{AsArray, RecordBatch, UInt32Array};
-use arrow::compute::{SortColumn, concat_batches, lexsort_to_indices, take_record_batch};
+use arrow::compute::{
+    SortColumn, concat, interleave_record_batch, lexsort_to_indices, take_record_batch,
+};
 use arrow::datatypes::{Int64Type, SchemaRef, TimestampMillisecondType};
 use chrono::{DateTime, Datelike};
 use object_store::buffered::BufWriter;
@@ -48,8 +50,8 @@ pub struct LakeWriterConfig {
 impl Default for LakeWriterConfig {
     fn default() -> Self {
         Self {
-            target_file_bytes: 96 * 1024 * 1024,
-            max_buffer_bytes: 160 * 1024 * 1024,
+            target_file_bytes: 64 * 1024 * 1024,
+            max_buffer_bytes: 128 * 1024 * 1024,
             row_group_rows: 128 * 1024,
             zstd_level: 3,
         }
@@ -298,16 +300,18 @@ impl LakeWriter {
         let Some(buffer) = self.partitions.remove(&partition) else {
             return Ok(());
         };
-        self.buffered_bytes -= buffer.bytes;
-        let sorted = sort_by_event_time(&self.schema, &buffer.batches)?;
+        let order = sorted_order(&self.schema, &buffer.batches)?;
         let relative = format!(
             "{EVENTS_TABLE_DIR}/{}/part-{}.parquet",
             partition.folder(),
-            content_name(&sorted)
+            content_name(&buffer.batches, &order)
         );
-        let bytes = self.write_parquet(&relative, &sorted).await?;
+        let bytes = self
+            .write_parquet(&relative, &buffer.batches, &order)
+            .await?;
+        self.buffered_bytes -= buffer.bytes;
         self.stats.files += 1;
-        self.stats.rows += sorted.num_rows() as u64;
+        self.stats.rows += order.len() as u64;
         self.stats.bytes += bytes;
         for source_id in buffer.sources {
             if let Some(progress) = self.sources.get_mut(&source_id) {
@@ -315,11 +319,18 @@ impl LakeWriter {
                 progress.files.push(relative.clone());
             }
         }
-        tracing::debug!(file = %relative, rows = sorted.num_rows(), bytes, "lake file written");
+        tracing::debug!(file = %relative, rows = order.len(), bytes, "lake file written");
         self.commit_finished_sources().await
     }
 
-    async fn write_parquet(&self, relative: &str, batch: &RecordBatch) -> Result<u64> {
+    /// Writes the rows of `batches` in `order`, a row group at a time, so a flush never
+    /// holds a second sorted copy of the whole partition.
+    async fn write_parquet(
+        &self,
+        relative: &str,
+        batches: &[RecordBatch],
+        order: &[(usize, usize)],
+    ) -> Result<u64> {
         let path = self.location.path(relative);
         let parquet_error = |source| LakeError::Parquet {
             path: path.to_string(),
@@ -335,7 +346,15 @@ impl LakeWriter {
         let object = BufWriter::new(self.location.store().clone(), path.clone());
         let mut writer = AsyncArrowWriter::try_new(object, self.schema.clone(), Some(properties))
             .map_err(parquet_error)?;
-        writer.write(batch).await.map_err(parquet_error)?;
+        let sources: Vec<&RecordBatch> = batches.iter().collect();
+        for chunk in order.chunks(WRITE_CHUNK_ROWS) {
+            let rows =
+                interleave_record_batch(&sources, chunk).map_err(|source| LakeError::Arrow {
+                    context: "gathering sorted rows",
+                    source,
+                })?;
+            writer.write(&rows).await.map_err(parquet_error)?;
+        }
         let metadata = writer.finish().await.map_err(parquet_error)?;
         Ok(metadata
             .row_groups()
@@ -387,42 +406,63 @@ impl LakeWriter {
     }
 }
 
-/// Concatenates `batches` and sorts the rows by event time, then source and position, so the
-/// file content does not depend on arrival order.
-fn sort_by_event_time(schema: &SchemaRef, batches: &[RecordBatch]) -> Result<RecordBatch> {
-    let all = concat_batches(schema, batches).map_err(|source| LakeError::Arrow {
-        context: "concatenating a partition",
-        source,
-    })?;
-    let columns: Vec<SortColumn> = [EVENT_TS, SOURCE_URI, SOURCE_RECORD]
-        .iter()
-        .map(|name| SortColumn {
-            values: all.column_by_name(name).expect("lake schema").clone(),
-            options: None,
-        })
-        .collect();
-    let order = lexsort_to_indices(&columns, None).map_err(|source| LakeError::Arrow {
+/// Rows gathered at once when writing a sorted file.
+const WRITE_CHUNK_ROWS: usize = 16 * 1024;
+
+/// The rows of `batches` as (batch, row) pairs sorted by event time, then source and position,
+/// so the file content does not depend on arrival order. Only the sort keys are copied.
+fn sorted_order(schema: &SchemaRef, batches: &[RecordBatch]) -> Result<Vec<(usize, usize)>> {
+    let arrow_error = |source| LakeError::Arrow {
         context: "sorting a partition by event time",
         source,
-    })?;
-    take_record_batch(&all, &order).map_err(|source| LakeError::Arrow {
-        context: "sorting a partition",
-        source,
-    })
+    };
+    let keys: Vec<SortColumn> = [EVENT_TS, SOURCE_URI, SOURCE_RECORD]
+        .iter()
+        .map(|name| {
+            let index = schema.index_of(name).expect("lake schema");
+            let columns: Vec<&dyn arrow::array::Array> = batches
+                .iter()
+                .map(|batch| batch.column(index).as_ref())
+                .collect();
+            Ok(SortColumn {
+                values: concat(&columns).map_err(arrow_error)?,
+                options: None,
+            })
+        })
+        .collect::<Result<_>>()?;
+    let sorted = lexsort_to_indices(&keys, None).map_err(arrow_error)?;
+    let mut position = Vec::with_capacity(sorted.len());
+    for (batch_index, batch) in batches.iter().enumerate() {
+        position.extend((0..batch.num_rows()).map(|row| (batch_index, row)));
+    }
+    Ok(sorted
+        .values()
+        .iter()
+        .map(|&index| position[index as usize])
+        .collect())
 }
 
-/// A file name derived from the rows' identities (source and position), hex xxh3-128.
-fn content_name(batch: &RecordBatch) -> String {
-    let uris = batch
-        .column_by_name(SOURCE_URI)
-        .expect("lake schema")
-        .as_string::<i32>();
-    let records = batch
-        .column_by_name(SOURCE_RECORD)
-        .expect("lake schema")
-        .as_primitive::<Int64Type>();
+/// A file name derived from the identities (source and position) of the rows in `order`,
+/// hex xxh3-128.
+fn content_name(batches: &[RecordBatch], order: &[(usize, usize)]) -> String {
+    let columns: Vec<_> = batches
+        .iter()
+        .map(|batch| {
+            (
+                batch
+                    .column_by_name(SOURCE_URI)
+                    .expect("lake schema")
+                    .as_string::<i32>(),
+                batch
+                    .column_by_name(SOURCE_RECORD)
+                    .expect("lake schema")
+                    .as_primitive::<Int64Type>(),
+            )
+        })
+        .collect();
     let mut hasher = Xxh3::new();
-    for row in 0..batch.num_rows() {
+    for &(batch, row) in order {
+        let (uris, records) = &columns[batch];
         hasher.update(uris.value(row).as_bytes());
         hasher.update(&[0]);
         hasher.update(&records.value(row).to_le_bytes());
@@ -463,10 +503,18 @@ mod tests {
             )
             .unwrap()
         };
-        let a = batch(vec!["a", "b"], vec![1, 2]);
-        let b = batch(vec!["a", "b"], vec![1, 2]);
-        let c = batch(vec!["a", "b"], vec![1, 3]);
-        assert_eq!(content_name(&a), content_name(&b));
-        assert_ne!(content_name(&a), content_name(&c));
+        let in_order = [(0, 0), (0, 1)];
+        let one_batch = [batch(vec!["a", "b"], vec![1, 2])];
+        let split = [batch(vec!["b"], vec![2]), batch(vec!["a"], vec![1])];
+        let other = [batch(vec!["a", "b"], vec![1, 3])];
+        // The same rows in the same order name the same file, however they were batched.
+        assert_eq!(
+            content_name(&one_batch, &in_order),
+            content_name(&split, &[(1, 0), (0, 0)])
+        );
+        assert_ne!(
+            content_name(&one_batch, &in_order),
+            content_name(&other, &in_order)
+        );
     }
 }
