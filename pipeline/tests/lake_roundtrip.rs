@@ -63,27 +63,22 @@ fn samples_config() -> RunConfig {
     }
 }
 
-async fn count_rows(lake_dir: &Path, filter: &str) -> i64 {
+/// The single integer a `SELECT <aggregate> FROM cloudtrail <filter>` query returns.
+async fn query_count(lake_dir: &Path, aggregate: &str, filter: &str) -> i64 {
     let ctx = SessionContext::new();
-    register_events_table(
-        &ctx,
-        &LakeLocation::open(lake_dir.to_str().unwrap()).unwrap(),
-    )
-    .await
-    .unwrap();
-    let batches = ctx
-        .sql(&format!("SELECT count(*) FROM cloudtrail {filter}"))
-        .await
-        .unwrap()
-        .collect()
-        .await
-        .unwrap();
-    batches[0]
-        .column(0)
-        .as_any()
+    let location = LakeLocation::open(lake_dir.to_str().unwrap()).unwrap();
+    register_events_table(&ctx, &location).await.unwrap();
+    let sql = format!("SELECT {aggregate} FROM cloudtrail {filter}");
+    let batches = ctx.sql(&sql).await.unwrap().collect().await.unwrap();
+    let column = batches[0].column(0).as_any();
+    column
         .downcast_ref::<arrow::array::Int64Array>()
         .unwrap()
         .value(0)
+}
+
+async fn count_rows(lake_dir: &Path, filter: &str) -> i64 {
+    query_count(lake_dir, "count(*)", filter).await
 }
 
 #[tokio::test]
@@ -171,28 +166,7 @@ async fn small_buffers_split_files_but_keep_every_row_once() {
     let (summary, _) = run_samples(dir.path(), config).await;
     assert!(summary.lake.files > 6, "{summary:?}");
     assert_eq!(count_rows(dir.path(), "").await as u64, summary.events);
-    let distinct = {
-        let ctx = SessionContext::new();
-        register_events_table(
-            &ctx,
-            &LakeLocation::open(dir.path().to_str().unwrap()).unwrap(),
-        )
-        .await
-        .unwrap();
-        let batches = ctx
-            .sql("SELECT count(DISTINCT eventid) FROM cloudtrail")
-            .await
-            .unwrap()
-            .collect()
-            .await
-            .unwrap();
-        batches[0]
-            .column(0)
-            .as_any()
-            .downcast_ref::<arrow::array::Int64Array>()
-            .unwrap()
-            .value(0)
-    };
+    let distinct = query_count(dir.path(), "count(DISTINCT eventid)", "").await;
     assert_eq!(distinct as u64, summary.events);
 }
 
