@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use pipeline::decode::DecodeConfig;
+use pipeline::detect::coverage;
 use pipeline::detect::testing::run_rule_tests;
 use pipeline::detect::{DetectionEngine, Rule, embedded_rules, load_rules_dir};
 use pipeline::internal_events::Counters;
@@ -69,6 +70,15 @@ enum RulesCommand {
         /// Rules folder; without it, the built-in pack.
         #[arg(long)]
         rules: Option<PathBuf>,
+    },
+    /// ATT&CK coverage: a table per tactic, and optionally a Navigator layer file.
+    Coverage {
+        /// Rules folder; without it, the built-in pack.
+        #[arg(long)]
+        rules: Option<PathBuf>,
+        /// Write an ATT&CK Navigator layer (JSON) to this file.
+        #[arg(long)]
+        layer: Option<PathBuf>,
     },
 }
 
@@ -158,6 +168,22 @@ async fn execute(cli: Cli) -> Result<ExitCode> {
                     meta.severity,
                     meta.tactics.join(","),
                     meta.title
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Rules {
+            command: RulesCommand::Coverage { rules, layer },
+        } => {
+            let rules = load_rules(rules.as_ref())?;
+            print!("{}", coverage::coverage_table(&rules));
+            if let Some(path) = layer {
+                let text = serde_json::to_string_pretty(&coverage::navigator_layer(&rules))?;
+                std::fs::write(&path, text)
+                    .with_context(|| format!("writing {}", path.display()))?;
+                eprintln!(
+                    "trailhound: ATT&CK Navigator layer written to {}",
+                    path.display()
                 );
             }
             Ok(ExitCode::SUCCESS)
