@@ -10,6 +10,8 @@ fn collect(dir: &Path, found: &mut Vec<PathBuf>) {
     for entry in entries.flatten() {
         let path = entry.path();
         if path.is_dir() {
+            // Each folder is watched so rules added in new folders are embedded too.
+            println!("cargo:rerun-if-changed={}", path.display());
             collect(&path, found);
         } else if path.extension().is_some_and(|ext| ext == "sql") {
             found.push(path);
