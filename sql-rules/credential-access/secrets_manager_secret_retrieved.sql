@@ -1,10 +1,10 @@
 /*
 id = "aws.credential_access.secrets_manager_secret_retrieved"
-title = "Secrets Manager secret value retrieved directly by a principal"
+title = "Secrets Manager secret value retrieved by a person"
 severity = "low"
 description = """
-Detects successful Secrets Manager GetSecretValue or BatchGetSecretValue calls made directly by a principal, either an IAM user signing with a long-term access key (AKIA) or any caller whose sourceIPAddress is an IP address rather than an AWS service endpoint. Retrievals performed by AWS services (userIdentity type AWSService, or invokedBy set, e.g. CloudFormation resolving a dynamic reference) are excluded.
-Check whether the principal normally reads this secret (requestParameters.secretId, or secretIdList/filters for BatchGetSecretValue); an unfamiliar principal, a human session, or a burst across many secrets should lead to rotating the secrets and reviewing the principal's credentials.
+Detects successful Secrets Manager GetSecretValue or BatchGetSecretValue calls made by a person rather than a workload: an IAM user signing with a long-term access key (AKIA), the root user, or a console session. Workload roles reading their own secrets, and AWS services (userIdentity type AWSService, or invokedBy set, e.g. CloudFormation resolving a dynamic reference), are routine and excluded; bursts by workload roles are left to correlation rules. Matches by one principal within an hour form one alert whose count is the burst size.
+Check whether the principal normally reads these secrets (requestParameters.secretId, or secretIdList/filters for BatchGetSecretValue); an unfamiliar principal or a burst across many secrets should lead to rotating the secrets and reviewing the principal's credentials.
 """
 tactics = ["TA0006"]
 techniques = ["T1555.006"]
@@ -21,8 +21,8 @@ false_positives = [
 ]
 runbook = "Check whether useridentity.arn (or its session issuer role) has read this secretId before, and whether sourceipaddress belongs to your workloads."
 tags = ["secretsmanager", "secrets", "credential-access"]
-dedup_key = ["useridentity.arn", "json_extract_scalar(requestparameters, '$.secretId')"]
-dedup_period = "24h"
+dedup_key = ["useridentity.arn"]
+dedup_period = "1h"
 */
 SELECT *
 FROM cloudtrail
@@ -33,5 +33,6 @@ WHERE eventsource = 'secretsmanager.amazonaws.com'
   AND useridentity.invokedby IS NULL
   AND (
     (useridentity.type = 'IAMUser' AND starts_with(useridentity.accesskeyid, 'AKIA'))
-    OR regexp_like(sourceipaddress, '^[0-9A-Fa-f:.]+$')
+    OR useridentity.type = 'Root'
+    OR sessioncredentialfromconsole = 'true'
   )

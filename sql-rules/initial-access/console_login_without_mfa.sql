@@ -8,6 +8,7 @@ A password-only console session is the easiest path for a phished or leaked pass
 """
 tactics = ["TA0001"]
 techniques = ["T1078.004"]
+stratus = ["aws.initial-access.console-login-without-mfa"]
 references = [
   "https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-aws-console-sign-in-events.html",
   "https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_mfa_enable.html",

@@ -8,7 +8,7 @@ Confirm with the target user's owner that the password change was expected; if n
 """
 tactics = ["TA0003", "TA0004"]
 techniques = ["T1098.001"]
-stratus = ["aws.persistence.iam-create-user-login-profile"]
+stratus = ["aws.persistence.iam-create-user-login-profile", "aws.privilege-escalation.iam-update-user-login-profile"]
 references = [
   "https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateLoginProfile.html",
   "https://docs.aws.amazon.com/IAM/latest/APIReference/API_UpdateLoginProfile.html",

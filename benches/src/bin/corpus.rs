@@ -106,7 +106,8 @@ fn rfc3339(seconds: i64) -> String {
 
 /// One CloudTrail record as compact JSON.
 fn record(rng: &mut Rng, account: &str, region: &str, time: i64) -> String {
-    let user = format!("user{}", rng.below(40));
+    let user_index = rng.below(40);
+    let user = format!("user{user_index}");
     let role = rng.pick(&[
         "app-role",
         "deploy-role",
@@ -114,12 +115,13 @@ fn record(rng: &mut Rng, account: &str, region: &str, time: i64) -> String {
         "lambda-exec",
         "ecs-task",
     ]);
+    // Each user works from a handful of addresses.
     let ip = format!(
         "{}.{}.{}.{}",
-        10 + rng.below(200),
-        rng.below(255),
-        rng.below(255),
-        1 + rng.below(254)
+        20 + user_index,
+        10 + user_index % 7,
+        rng.below(4),
+        10 + user_index
     );
     let event_id = rng.uuid();
     let request_id = rng.uuid();
@@ -135,13 +137,13 @@ fn record(rng: &mut Rng, account: &str, region: &str, time: i64) -> String {
         ),
         _ => r#"{"type":"AWSService","invokedBy":"ec2.amazonaws.com"}"#.to_string(),
     };
-    let (source, name, read_only, request, response, extra) = match rng.below(100) {
-        0..=19 => ("sts.amazonaws.com", "AssumeRole", "false", format!(r#"{{"roleArn":"arn:aws:iam::{account}:role/{role}","roleSessionName":"{user}"}}"#), r#"{"credentials":{"accessKeyId":"ASIAEXAMPLE","expiration":"Mar 9, 2025, 1:00:00 PM"}}"#.to_string(), String::new()),
-        20..=44 => {
+    let (source, name, read_only, request, response, extra) = match rng.below(1000) {
+        0..=199 => ("sts.amazonaws.com", "AssumeRole", "false", format!(r#"{{"roleArn":"arn:aws:iam::{account}:role/{role}","roleSessionName":"{user}"}}"#), r#"{"credentials":{"accessKeyId":"ASIAEXAMPLE","expiration":"Mar 9, 2025, 1:00:00 PM"}}"#.to_string(), String::new()),
+        200..=449 => {
             let name = rng.pick(&["DescribeInstances", "DescribeVolumes", "DescribeSecurityGroups", "DescribeSubnets"]);
             ("ec2.amazonaws.com", name, "true", r#"{"maxResults":1000}"#.to_string(), "null".to_string(), String::new())
         }
-        45..=59 => {
+        450..=649 => {
             let name = rng.pick(&["GetObject", "PutObject", "HeadObject"]);
             let bucket = format!("data-{account}-{}", rng.below(5));
             let key = format!("logs/{}/part-{}.json", rng.below(100), rng.below(10_000));
@@ -157,13 +159,14 @@ fn record(rng: &mut Rng, account: &str, region: &str, time: i64) -> String {
                 ),
             )
         }
-        60..=74 => ("kms.amazonaws.com", "Decrypt", "true", r#"{"encryptionAlgorithm":"SYMMETRIC_DEFAULT"}"#.to_string(), "null".to_string(), String::new()),
-        75..=89 => {
+        650..=799 => ("kms.amazonaws.com", "Decrypt", "true", r#"{"encryptionAlgorithm":"SYMMETRIC_DEFAULT"}"#.to_string(), "null".to_string(), String::new()),
+        800..=959 => {
             let name = rng.pick(&["ListUsers", "ListRoles", "GetRole", "ListPolicies", "GetUser"]);
             ("iam.amazonaws.com", name, "true", "null".to_string(), "null".to_string(), String::new())
         }
-        90..=94 => {
-            let success = rng.below(4) != 0;
+        // Console sign-ins are rare next to API calls, and seldom fail.
+        960..=961 => {
+            let success = rng.below(10) != 0;
             (
                 "signin.amazonaws.com",
                 "ConsoleLogin",
@@ -173,7 +176,7 @@ fn record(rng: &mut Rng, account: &str, region: &str, time: i64) -> String {
                 format!(r#","additionalEventData":{{"LoginTo":"https://console.aws.amazon.com/","MobileVersion":"No","MFAUsed":"Yes"}}{}"#, if success { "" } else { r#","errorMessage":"Failed authentication""# }),
             )
         }
-        95..=98 => ("s3.amazonaws.com", "ListBuckets", "true", "null".to_string(), "null".to_string(), r#","errorCode":"AccessDenied","errorMessage":"Access Denied""#.to_string()),
+        962..=989 => ("s3.amazonaws.com", "ListBuckets", "true", "null".to_string(), "null".to_string(), r#","errorCode":"AccessDenied","errorMessage":"Access Denied""#.to_string()),
         _ => {
             let name = rng.pick(&["CreateRole", "PutRolePolicy", "CreateSecurityGroup", "TagResource"]);
             ("iam.amazonaws.com", name, "false", r#"{"roleName":"svc"}"#.to_string(), "null".to_string(), String::new())
