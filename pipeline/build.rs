@@ -1,4 +1,4 @@
-//! Embeds the rule pack (`sql-rules/**/*.sql`) into the binary, so `trailhound run` works
+//! Embeds the rule pack (`sql-rules/**/*.sql` detections, `**/*.toml` correlations) into the binary, so `trailhound run` works
 //! without `--rules`.
 
 use std::path::{Path, PathBuf};
@@ -13,7 +13,10 @@ fn collect(dir: &Path, found: &mut Vec<PathBuf>) {
             // Each folder is watched so rules added in new folders are embedded too.
             println!("cargo:rerun-if-changed={}", path.display());
             collect(&path, found);
-        } else if path.extension().is_some_and(|ext| ext == "sql") {
+        } else if path
+            .extension()
+            .is_some_and(|ext| ext == "sql" || ext == "toml")
+        {
             found.push(path);
         }
     }

@@ -72,28 +72,28 @@ pub struct Alert {
 /// One matching event, before it becomes (part of) an alert.
 #[derive(Debug, Clone)]
 pub struct Hit {
-    rule: Arc<Rule>,
-    dedup_key: Option<String>,
-    event_millis: i64,
-    event_id: String,
-    record: Map<String, Value>,
-    fields: Option<Map<String, Value>>,
+    pub(crate) rule: Arc<Rule>,
+    pub(crate) dedup_key: Option<String>,
+    pub(crate) event_millis: i64,
+    pub(crate) event_id: String,
+    pub(crate) record: Map<String, Value>,
+    pub(crate) fields: Option<Map<String, Value>>,
 }
 
 impl Hit {
     /// The hits of one rule's matches in a batch.
-    pub fn from_matches(matches: RuleMatches) -> Vec<Hit> {
+    pub fn from_matches(matches: &RuleMatches) -> Vec<Hit> {
         let RuleMatches {
             rule,
             rows,
             dedup_keys,
             fields,
         } = matches;
-        let times = event_times(&rows);
-        let mut fields = fields.map(Vec::into_iter);
+        let mut fields = fields.clone().map(Vec::into_iter);
+        let times = event_times(rows);
         (0..rows.num_rows())
             .map(|row| {
-                let record = row_to_json(&rows, row);
+                let record = row_to_json(rows, row);
                 let event_id = record
                     .get("eventID")
                     .and_then(Value::as_str)
@@ -149,6 +149,38 @@ fn identity_str<'a>(record: &'a Map<String, Value>, path: &[&str]) -> Option<&'a
     value.as_str()
 }
 
+/// Who, where and from which address, as alerts report them.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EventContext {
+    /// The principal ARN or best identifier.
+    pub actor: Option<String>,
+    /// Account the event was recorded in.
+    pub account: Option<String>,
+    /// Region of the call.
+    pub region: Option<String>,
+    /// Caller IP address or service.
+    pub source_ip: Option<String>,
+}
+
+impl EventContext {
+    /// The context of a CloudTrail record.
+    pub fn of(record: &Map<String, Value>) -> Self {
+        let actor = ["arn", "principalId", "invokedBy", "userName", "type"]
+            .iter()
+            .find_map(|member| identity_str(record, &["userIdentity", member]))
+            .map(str::to_string);
+        let account = identity_str(record, &["recipientAccountId"])
+            .or_else(|| identity_str(record, &["userIdentity", "accountId"]))
+            .map(str::to_string);
+        Self {
+            actor,
+            account,
+            region: identity_str(record, &["awsRegion"]).map(str::to_string),
+            source_ip: identity_str(record, &["sourceIPAddress"]).map(str::to_string),
+        }
+    }
+}
+
 /// Builds the alert of `hits` (same rule, sorted by event time, at least one).
 fn alert_of(hits: &[Hit]) -> Alert {
     let first = &hits[0];
@@ -163,14 +195,7 @@ fn alert_of(hits: &[Hit]) -> Alert {
         hasher.update(part.as_bytes());
         hasher.update(&[0]);
     }
-    let record = &first.record;
-    let actor = ["arn", "principalId", "invokedBy", "userName", "type"]
-        .iter()
-        .find_map(|member| identity_str(record, &["userIdentity", member]))
-        .map(str::to_string);
-    let account = identity_str(record, &["recipientAccountId"])
-        .or_else(|| identity_str(record, &["userIdentity", "accountId"]))
-        .map(str::to_string);
+    let context = EventContext::of(&first.record);
     Alert {
         alert_id: format!("{:032x}", hasher.digest128()),
         rule_id: rule.meta.id.clone(),
@@ -185,10 +210,10 @@ fn alert_of(hits: &[Hit]) -> Alert {
         first_event_time: format_millis(first.event_millis),
         last_event_time: format_millis(last.event_millis),
         count: hits.len() as u64,
-        actor,
-        account,
-        region: identity_str(record, &["awsRegion"]).map(str::to_string),
-        source_ip: identity_str(record, &["sourceIPAddress"]).map(str::to_string),
+        actor: context.actor,
+        account: context.account,
+        region: context.region,
+        source_ip: context.source_ip,
         runbook: rule.meta.runbook.clone(),
         fields: first.fields.clone(),
         events: hits
@@ -204,51 +229,96 @@ pub fn single_alert(hit: &Hit) -> Alert {
     alert_of(std::slice::from_ref(hit))
 }
 
-/// Folds the hits of rules with a dedup key and period into alerts: hits are ordered by event
-/// time (then event id, so input order never matters); the first hit of a key opens an alert,
-/// hits within the period after it join it, and the first hit after the period opens the next.
+/// Folds the hits of rules with a dedup key and period into alerts, in event time.
+///
+/// Hits wait until the watermark passes them, then join the open alert of their key in
+/// (event time, event id) order, so arrival order never matters: the first hit of a key opens
+/// an alert, hits within the period after it join it (a repeated event id counts once), and
+/// the first hit after the period opens the next. An alert is emitted when the watermark
+/// passes the end of its period, and only if it reached the rule's threshold (default 1).
 #[derive(Debug, Default)]
 pub struct Deduplicator {
-    pending: BTreeMap<(String, String), Vec<Hit>>,
+    pending: Vec<Hit>,
+    open: BTreeMap<(String, String), Vec<Hit>>,
 }
 
 impl Deduplicator {
     /// Holds a hit of a deduplicated rule.
     pub fn add(&mut self, hit: Hit) {
-        let key = (
-            hit.rule.meta.id.clone(),
-            hit.dedup_key.clone().unwrap_or_default(),
-        );
-        self.pending.entry(key).or_default().push(hit);
+        self.pending.push(hit);
+    }
+
+    /// Alerts whose period the watermark has passed.
+    pub fn advance(&mut self, watermark: i64) -> Vec<Alert> {
+        let mut ready: Vec<Hit> = Vec::new();
+        self.pending.retain(|hit| {
+            let due = hit.event_millis <= watermark;
+            if due {
+                ready.push(hit.clone());
+            }
+            !due
+        });
+        ready.sort_by(|a, b| (a.event_millis, &a.event_id).cmp(&(b.event_millis, &b.event_id)));
+        let mut alerts = Vec::new();
+        for hit in ready {
+            let key = (
+                hit.rule.meta.id.clone(),
+                hit.dedup_key.clone().unwrap_or_default(),
+            );
+            let period = period_millis(&hit);
+            let open = self.open.entry(key).or_default();
+            if let Some(first) = open.first()
+                && hit.event_millis >= first.event_millis + period
+            {
+                alerts.extend(close(std::mem::take(open)));
+            }
+            if !open.iter().any(|held| held.event_id == hit.event_id) {
+                open.push(hit);
+            }
+        }
+        let expired: Vec<(String, String)> = self
+            .open
+            .iter()
+            .filter(|(_, hits)| {
+                hits.first()
+                    .is_none_or(|first| first.event_millis + period_millis(first) <= watermark)
+            })
+            .map(|(key, _)| key.clone())
+            .collect();
+        for key in expired {
+            if let Some(hits) = self.open.remove(&key) {
+                alerts.extend(close(hits));
+            }
+        }
+        sort_alerts(&mut alerts);
+        alerts
     }
 
     /// Every held hit as alerts (at the end of the input).
-    pub fn finish(self) -> Vec<Alert> {
-        let mut alerts = Vec::new();
-        for (_, mut hits) in self.pending {
-            hits.sort_by(|a, b| (a.event_millis, &a.event_id).cmp(&(b.event_millis, &b.event_id)));
-            hits.dedup_by(|a, b| a.event_id == b.event_id);
-            let period = hits[0]
-                .rule
-                .dedup_period
-                .map_or(0, |period| period.as_millis() as i64);
-            let mut start = 0;
-            for index in 1..=hits.len() {
-                if index == hits.len()
-                    || hits[index].event_millis >= hits[start].event_millis + period
-                {
-                    alerts.push(alert_of(&hits[start..index]));
-                    start = index;
-                }
-            }
-        }
-        alerts.sort_by(|a, b| {
-            (&a.first_event_time, &a.rule_id, &a.alert_id).cmp(&(
-                &b.first_event_time,
-                &b.rule_id,
-                &b.alert_id,
-            ))
-        });
-        alerts
+    pub fn finish(mut self) -> Vec<Alert> {
+        self.advance(i64::MAX)
     }
+}
+
+fn period_millis(hit: &Hit) -> i64 {
+    hit.rule
+        .dedup_period
+        .map_or(0, |period| period.as_millis() as i64)
+}
+
+/// The alert of a closed dedup group, if it reached the rule's threshold.
+fn close(hits: Vec<Hit>) -> Option<Alert> {
+    let threshold = hits.first()?.rule.meta.threshold.unwrap_or(1);
+    (hits.len() as u64 >= threshold).then(|| alert_of(&hits))
+}
+
+/// Orders alerts by first event time, rule and id: the output order of a batch of alerts.
+pub fn sort_alerts(alerts: &mut [Alert]) {
+    alerts.sort_by(|a, b| {
+        (&a.first_event_time, &a.rule_id, &a.alert_id).cmp(&(
+            &b.first_event_time,
+            &b.rule_id,
+            &b.alert_id,
+        ))
+    });
 }

@@ -1,10 +1,13 @@
 //! trailhound's streaming pipeline: sources, decoding, detection, alerts and sinks.
 
 pub mod alert;
+pub mod correlate;
 pub mod decode;
 pub mod detect;
 pub mod error;
+pub mod exceptions;
 pub mod internal_events;
+pub mod process;
 pub mod run;
 pub mod sinks;
 pub mod sources;

@@ -1,5 +1,6 @@
 //! The `trailhound` command line.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -7,9 +8,12 @@ use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use pipeline::decode::DecodeConfig;
 use pipeline::detect::coverage;
+use pipeline::detect::rule::parse_duration;
 use pipeline::detect::testing::run_rule_tests;
-use pipeline::detect::{DetectionEngine, Rule, embedded_rules, load_rules_dir};
+use pipeline::detect::{Rule, RulePack, embedded_pack, embedded_rules, load_pack, load_rules_dir};
+use pipeline::exceptions::ExceptionSet;
 use pipeline::internal_events::Counters;
+use pipeline::process::Processor;
 use pipeline::run::{RunConfig, run_files};
 use pipeline::sinks::AlertSink;
 use pipeline::sinks::jsonl::JsonLinesSink;
@@ -41,6 +45,12 @@ enum Command {
         /// Rows per record batch.
         #[arg(long, default_value_t = 8192)]
         batch_rows: usize,
+        /// How far behind the newest event time the watermark trails (30s, 15m, 2h).
+        #[arg(long, default_value = "15m")]
+        lateness: String,
+        /// Exceptions file (TOML), or TrailAlerts' exceptions.json (keyed by rule title).
+        #[arg(long)]
+        exceptions: Option<PathBuf>,
     },
     /// Run every rule's test events and golden alerts; ends with "N passed, M failed".
     Test {
@@ -88,6 +98,29 @@ enum LakeCommand {
     Schema,
 }
 
+fn load_pack_or_embedded(dir: Option<&PathBuf>) -> Result<RulePack> {
+    Ok(match dir {
+        Some(dir) => load_pack(dir)?,
+        None => embedded_pack()?,
+    })
+}
+
+/// Loads `--exceptions`: TOML, or TrailAlerts' JSON keyed by rule titles of the pack.
+async fn load_exceptions(path: Option<&PathBuf>, pack: &RulePack) -> Result<ExceptionSet> {
+    let Some(path) = path else {
+        return Ok(ExceptionSet::empty());
+    };
+    if path.extension().is_some_and(|ext| ext == "json") {
+        let titles: HashMap<String, String> = pack
+            .detections
+            .iter()
+            .map(|rule| (rule.meta.title.clone(), rule.meta.id.clone()))
+            .collect();
+        return Ok(ExceptionSet::from_trailalerts(path, &titles).await?);
+    }
+    Ok(ExceptionSet::load(path).await?)
+}
+
 fn load_rules(dir: Option<&PathBuf>) -> Result<Vec<Rule>> {
     Ok(match dir {
         Some(dir) => load_rules_dir(dir)?,
@@ -121,9 +154,16 @@ async fn execute(cli: Cli) -> Result<ExitCode> {
             rules,
             alerts,
             batch_rows,
+            lateness,
+            exceptions,
         } => {
             anyhow::ensure!(batch_rows > 0, "--batch-rows must be at least 1");
-            let engine = DetectionEngine::compile(load_rules(rules.as_ref())?).await?;
+            let lateness = parse_duration(&lateness)
+                .map_err(anyhow::Error::msg)
+                .context("--lateness")?;
+            let pack = load_pack_or_embedded(rules.as_ref())?;
+            let exceptions = load_exceptions(exceptions.as_ref(), &pack).await?;
+            let mut processor = Processor::for_pack(pack, exceptions, lateness).await?;
             let location = lake::LakeLocation::open(&lake)?;
             let mut sink: Box<dyn AlertSink> = match alerts.as_str() {
                 "-" => Box::new(JsonLinesSink::stdout()),
@@ -138,7 +178,7 @@ async fn execute(cli: Cli) -> Result<ExitCode> {
                 writer: lake::LakeWriterConfig::default(),
             };
             let counters = Counters::default();
-            let summary = run_files(&config, &location, &engine, sink.as_mut(), &counters)
+            let summary = run_files(&config, &location, &mut processor, sink.as_mut(), &counters)
                 .await
                 .context("the run stopped")?;
             eprintln!("trailhound: {}", summary.line());

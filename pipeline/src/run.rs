@@ -8,13 +8,15 @@ use std::time::{Duration, Instant};
 
 use lake::quarantine::write_quarantine;
 use lake::{LakeLocation, LakeWriter, LakeWriterConfig, SourceStatus, WriteStats};
+use object_store::{ObjectStoreExt, PutPayload};
 use tokio::sync::mpsc;
 
-use crate::alert::{Deduplicator, Hit, single_alert};
+use crate::alert::Alert;
+use crate::correlate::EngineState;
 use crate::decode::{DecodeConfig, DecodeReport, decode};
-use crate::detect::DetectionEngine;
 use crate::error::{PipelineError, Result};
 use crate::internal_events::{Counters, InternalEvent};
+use crate::process::{Processor, SuppressedMatch};
 use crate::sinks::AlertSink;
 use crate::sources::files::{FileSource, discover, skip_by_path};
 
@@ -28,6 +30,9 @@ pub struct RunConfig {
     /// Lake writer settings.
     pub writer: LakeWriterConfig,
 }
+
+/// Where the correlation state is checkpointed, below the lake root.
+pub const CHECKPOINT_PATH: &str = "_state/correlations.json";
 
 /// What a run did.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -46,6 +51,10 @@ pub struct RunSummary {
     pub already_ingested: u64,
     /// Alerts raised.
     pub alerts: u64,
+    /// Events that arrived behind the watermark.
+    pub late_events: u64,
+    /// Matches suppressed by exceptions.
+    pub suppressed: u64,
     /// What the lake writer wrote.
     pub lake: WriteStats,
     /// Wall time.
@@ -56,7 +65,7 @@ impl RunSummary {
     /// One line for stderr.
     pub fn line(&self) -> String {
         format!(
-            "files={} events={} rejected={} skipped={} failed={} already_in_lake={} alerts={} lake_files={} lake_rows={} seconds={:.2}",
+            "files={} events={} rejected={} skipped={} failed={} already_in_lake={} alerts={} late_events={} suppressed={} lake_files={} lake_rows={} seconds={:.2}",
             self.files,
             self.events,
             self.rejected,
@@ -64,6 +73,8 @@ impl RunSummary {
             self.failed,
             self.already_ingested,
             self.alerts,
+            self.late_events,
+            self.suppressed,
             self.lake.files,
             self.lake.rows,
             self.elapsed.as_secs_f64()
@@ -71,15 +82,18 @@ impl RunSummary {
     }
 }
 
-/// Runs the pipeline over local files into the lake at `location`.
+/// Runs the pipeline over local files into the lake at `location`. The correlation state is
+/// restored from the lake's checkpoint, checkpointed again once the inputs are read, and then
+/// everything still held is emitted.
 pub async fn run_files(
     config: &RunConfig,
     location: &LakeLocation,
-    engine: &DetectionEngine,
+    processor: &mut Processor,
     sink: &mut dyn AlertSink,
     counters: &Counters,
 ) -> Result<RunSummary> {
     let started = Instant::now();
+    restore_checkpoint(location, processor).await?;
     let discovered = discover(&config.inputs);
     for (path, reason) in &discovered.unreadable {
         counters.emit(InternalEvent::SourceFailed {
@@ -88,28 +102,23 @@ pub async fn run_files(
         });
     }
     let mut writer = LakeWriter::new(location.clone(), config.writer.clone());
-    let mut deduplicator = Deduplicator::default();
     for source in &discovered.files {
         process_source(
             source,
             config,
             location,
-            engine,
+            processor,
             &mut writer,
-            &mut deduplicator,
             sink,
             counters,
         )
         .await?;
     }
-    for alert in deduplicator.finish() {
-        counters.emit(InternalEvent::AlertRaised {
-            rule_id: &alert.rule_id,
-        });
-        sink.send(&alert)?;
-    }
+    save_checkpoint(location, processor).await?;
+    send_all(processor.finish(), sink, counters)?;
     sink.flush()?;
     let lake = writer.finish().await?;
+    let stats = processor.stats();
     Ok(RunSummary {
         files: (discovered.files.len() + discovered.unreadable.len()) as u64,
         events: counters.events.load(Ordering::Relaxed),
@@ -118,9 +127,65 @@ pub async fn run_files(
         failed: counters.sources_failed.load(Ordering::Relaxed),
         already_ingested: counters.sources_already_ingested.load(Ordering::Relaxed),
         alerts: counters.alerts(),
+        late_events: stats.late_events,
+        suppressed: stats.suppressed,
         lake,
         elapsed: started.elapsed(),
     })
+}
+
+fn send_all(alerts: Vec<Alert>, sink: &mut dyn AlertSink, counters: &Counters) -> Result<()> {
+    for alert in alerts {
+        counters.emit(InternalEvent::AlertRaised {
+            rule_id: &alert.rule_id,
+        });
+        sink.send(&alert)?;
+    }
+    Ok(())
+}
+
+/// Restores the correlation state checkpointed by an earlier run, if any.
+pub async fn restore_checkpoint(location: &LakeLocation, processor: &mut Processor) -> Result<()> {
+    let path = location.path(CHECKPOINT_PATH);
+    match location.store().get(&path).await {
+        Ok(found) => {
+            let bytes = found
+                .bytes()
+                .await
+                .map_err(|source| lake::LakeError::ObjectStore {
+                    path: path.to_string(),
+                    source,
+                })?;
+            let state: EngineState =
+                serde_json::from_slice(&bytes).map_err(|source| lake::LakeError::Json {
+                    path: path.to_string(),
+                    source,
+                })?;
+            processor.correlations().restore(state);
+            Ok(())
+        }
+        Err(object_store::Error::NotFound { .. }) => Ok(()),
+        Err(source) => Err(lake::LakeError::ObjectStore {
+            path: path.to_string(),
+            source,
+        }
+        .into()),
+    }
+}
+
+/// Checkpoints the correlation state next to the lake.
+pub async fn save_checkpoint(location: &LakeLocation, processor: &mut Processor) -> Result<()> {
+    let path = location.path(CHECKPOINT_PATH);
+    let body = serde_json::to_vec(processor.correlations().state()).expect("state serialises");
+    location
+        .store()
+        .put(&path, PutPayload::from(body))
+        .await
+        .map_err(|source| lake::LakeError::ObjectStore {
+            path: path.to_string(),
+            source,
+        })?;
+    Ok(())
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -128,9 +193,8 @@ async fn process_source(
     source: &FileSource,
     config: &RunConfig,
     location: &LakeLocation,
-    engine: &DetectionEngine,
+    processor: &mut Processor,
     writer: &mut LakeWriter,
-    deduplicator: &mut Deduplicator,
     sink: &mut dyn AlertSink,
     counters: &Counters,
 ) -> Result<()> {
@@ -178,19 +242,7 @@ async fn process_source(
         }))
     });
     while let Some(batch) = batches_rx.recv().await {
-        for matches in engine.evaluate(&batch)? {
-            for hit in Hit::from_matches(matches) {
-                if hit.is_deduplicated() {
-                    deduplicator.add(hit);
-                } else {
-                    let alert = single_alert(&hit);
-                    counters.emit(InternalEvent::AlertRaised {
-                        rule_id: &alert.rule_id,
-                    });
-                    sink.send(&alert)?;
-                }
-            }
-        }
+        send_all(processor.process(&batch)?, sink, counters)?;
         if write_to_lake {
             writer.write(&source_id, &batch).await?;
         }
@@ -212,6 +264,10 @@ async fn process_source(
         }
     };
     record_report(&report, &uri, &source_id, location, counters).await?;
+    let suppressed = processor.take_suppressed();
+    if !suppressed.is_empty() {
+        write_suppressed(location, &source_id, &suppressed).await?;
+    }
     if write_to_lake {
         writer.end_source(&source_id).await?;
     }
@@ -262,5 +318,30 @@ async fn record_report(
             reason: &reason,
         });
     }
+    Ok(())
+}
+
+/// Where suppressed matches are kept, per source (so a replay rewrites rather than adds).
+pub const SUPPRESSED_DIR: &str = "_suppressed";
+
+async fn write_suppressed(
+    location: &LakeLocation,
+    source_id: &str,
+    matches: &[SuppressedMatch],
+) -> Result<()> {
+    let path = location.path(&format!("{SUPPRESSED_DIR}/{source_id}.jsonl"));
+    let mut body = Vec::new();
+    for suppressed in matches {
+        serde_json::to_writer(&mut body, suppressed).expect("suppressed matches serialise");
+        body.push(b'\n');
+    }
+    location
+        .store()
+        .put(&path, PutPayload::from(body))
+        .await
+        .map_err(|source| lake::LakeError::ObjectStore {
+            path: path.to_string(),
+            source,
+        })?;
     Ok(())
 }

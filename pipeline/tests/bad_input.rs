@@ -8,8 +8,10 @@ use std::path::Path;
 use lake::quarantine::QuarantinedRecord;
 use lake::{LakeLocation, LakeWriterConfig};
 use pipeline::decode::DecodeConfig;
-use pipeline::detect::{DetectionEngine, Rule};
+use pipeline::detect::{Rule, RulePack};
+use pipeline::exceptions::ExceptionSet;
 use pipeline::internal_events::Counters;
+use pipeline::process::{DEFAULT_LATENESS, Processor};
 use pipeline::run::{RunConfig, run_files};
 use pipeline::sinks::jsonl::JsonLinesSink;
 
@@ -67,7 +69,13 @@ async fn broken_inputs_are_reported_and_the_run_goes_on() {
     let lake_dir = tempfile::tempdir().unwrap();
     let location = LakeLocation::open(lake_dir.path().to_str().unwrap()).unwrap();
     let rule = Rule::parse(Path::new("test.sql"), RULE).unwrap();
-    let engine = DetectionEngine::compile(vec![rule]).await.unwrap();
+    let pack = RulePack {
+        detections: vec![rule],
+        correlations: Vec::new(),
+    };
+    let mut processor = Processor::for_pack(pack, ExceptionSet::empty(), DEFAULT_LATENESS)
+        .await
+        .unwrap();
     let mut sink = JsonLinesSink::writer("test", Box::new(std::io::sink()));
     let counters = Counters::default();
     let config = RunConfig {
@@ -75,7 +83,7 @@ async fn broken_inputs_are_reported_and_the_run_goes_on() {
         decode: DecodeConfig::default(),
         writer: LakeWriterConfig::default(),
     };
-    let summary = run_files(&config, &location, &engine, &mut sink, &counters)
+    let summary = run_files(&config, &location, &mut processor, &mut sink, &counters)
         .await
         .unwrap();
 

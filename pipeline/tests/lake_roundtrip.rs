@@ -12,8 +12,10 @@ use lake::table::register_events_table;
 use lake::{LakeLocation, LakeWriterConfig};
 use pipeline::alert::Alert;
 use pipeline::decode::DecodeConfig;
-use pipeline::detect::{DetectionEngine, load_rules_dir};
+use pipeline::detect::load_pack;
+use pipeline::exceptions::ExceptionSet;
 use pipeline::internal_events::Counters;
+use pipeline::process::{DEFAULT_LATENESS, Processor};
 use pipeline::run::{RunConfig, RunSummary, run_files};
 use pipeline::sinks::jsonl::JsonLinesSink;
 
@@ -38,15 +40,22 @@ impl std::io::Write for Captured {
 }
 
 async fn run_samples(lake_dir: &Path, config: RunConfig) -> (RunSummary, Vec<Alert>) {
-    let engine = DetectionEngine::compile(load_rules_dir(&project("sql-rules")).unwrap())
+    let pack = load_pack(&project("sql-rules")).unwrap();
+    let mut processor = Processor::for_pack(pack, ExceptionSet::empty(), DEFAULT_LATENESS)
         .await
         .unwrap();
     let location = LakeLocation::open(lake_dir.to_str().unwrap()).unwrap();
     let captured = Captured::default();
     let mut sink = JsonLinesSink::writer("test", Box::new(captured.clone()));
-    let summary = run_files(&config, &location, &engine, &mut sink, &Counters::default())
-        .await
-        .unwrap();
+    let summary = run_files(
+        &config,
+        &location,
+        &mut processor,
+        &mut sink,
+        &Counters::default(),
+    )
+    .await
+    .unwrap();
     let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
     let alerts = text
         .lines()

@@ -247,7 +247,7 @@ async fn compile_rule(ctx: &SessionContext, schema: &DFSchema, rule: Rule) -> Re
 
 /// Coerces, simplifies and plans an expression: what DataFusion's optimizer would do to it
 /// inside a query (some functions, such as `coalesce`, only execute once simplified).
-fn to_physical(
+pub(crate) fn to_physical(
     ctx: &SessionContext,
     expr: Expr,
     schema: &DFSchema,

@@ -9,26 +9,96 @@ pub mod testing;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+use crate::correlate::CorrelationRule;
 use crate::error::{PipelineError, Result};
 pub use engine::{DetectionEngine, RuleMatches};
 pub use rule::{Rule, Severity};
 
 include!(concat!(env!("OUT_DIR"), "/embedded_rules.rs"));
 
-/// Loads every `*.sql` rule below `dir` (recursively), sorted by path.
-pub fn load_rules_dir(dir: &Path) -> Result<Vec<Rule>> {
-    let mut files: Vec<PathBuf> = Vec::new();
+/// Detection and correlation rules loaded together.
+#[derive(Debug, Clone)]
+pub struct RulePack {
+    /// `*.sql` detection rules.
+    pub detections: Vec<Rule>,
+    /// `*.toml` correlation rules.
+    pub correlations: Vec<CorrelationRule>,
+}
+
+/// Loads every `*.sql` detection and `*.toml` correlation rule below `dir`.
+pub fn load_pack(dir: &Path) -> Result<RulePack> {
+    let detections = load_rules_dir(dir)?;
+    let correlations = files_with_extension(dir, "toml")?
+        .iter()
+        .map(|file| {
+            let text = std::fs::read_to_string(file).map_err(|error| PipelineError::Rule {
+                file: file.clone(),
+                line: 0,
+                reason: error.to_string(),
+            })?;
+            CorrelationRule::parse(file, &text)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    check_pack_ids(&detections, &correlations)?;
+    Ok(RulePack {
+        detections,
+        correlations,
+    })
+}
+
+/// The rule pack built into the binary.
+pub fn embedded_pack() -> Result<RulePack> {
+    let detections = embedded_rules()?;
+    let correlations = EMBEDDED_RULES
+        .iter()
+        .filter(|(path, _)| path.ends_with(".toml"))
+        .map(|(path, text)| CorrelationRule::parse(&Path::new("sql-rules").join(path), text))
+        .collect::<Result<Vec<_>>>()?;
+    check_pack_ids(&detections, &correlations)?;
+    Ok(RulePack {
+        detections,
+        correlations,
+    })
+}
+
+fn check_pack_ids(detections: &[Rule], correlations: &[CorrelationRule]) -> Result<()> {
+    let mut seen: HashMap<&str, &Path> = detections
+        .iter()
+        .map(|rule| (rule.meta.id.as_str(), rule.file.as_path()))
+        .collect();
+    for rule in correlations {
+        if let Some(first) = seen.insert(&rule.meta.id, &rule.file) {
+            return Err(PipelineError::DuplicateRule {
+                id: rule.meta.id.clone(),
+                first: first.to_path_buf(),
+                second: rule.file.clone(),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn files_with_extension(dir: &Path, extension: &str) -> Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
     for entry in walkdir::WalkDir::new(dir).follow_links(true) {
         let entry = entry.map_err(|error| PipelineError::Rule {
             file: error.path().unwrap_or(dir).to_path_buf(),
             line: 0,
             reason: error.to_string(),
         })?;
-        if entry.file_type().is_file() && entry.path().extension().is_some_and(|ext| ext == "sql") {
+        if entry.file_type().is_file()
+            && entry.path().extension().is_some_and(|ext| ext == extension)
+        {
             files.push(entry.into_path());
         }
     }
     files.sort();
+    Ok(files)
+}
+
+/// Loads every `*.sql` rule below `dir` (recursively), sorted by path.
+pub fn load_rules_dir(dir: &Path) -> Result<Vec<Rule>> {
+    let files = files_with_extension(dir, "sql")?;
     let rules = files
         .iter()
         .map(|file| {
@@ -48,6 +118,7 @@ pub fn load_rules_dir(dir: &Path) -> Result<Vec<Rule>> {
 pub fn embedded_rules() -> Result<Vec<Rule>> {
     let rules = EMBEDDED_RULES
         .iter()
+        .filter(|(path, _)| path.ends_with(".sql"))
         .map(|(path, text)| Rule::parse(&Path::new("sql-rules").join(path), text))
         .collect::<Result<Vec<_>>>()?;
     check_unique_ids(&rules)?;

@@ -93,6 +93,15 @@ pub struct RuleMeta {
     /// How long, from the first match, later matches with the same key join its alert (`1h`).
     #[serde(default)]
     pub dedup_period: Option<String>,
+    /// With a dedup key: no alert until this many matches share a key within the period.
+    #[serde(default)]
+    pub threshold: Option<u64>,
+    /// Feeds correlations only: its matches raise no alert of their own.
+    #[serde(default)]
+    pub signal_only: bool,
+    /// Present in correlation rules (`.toml` files) only.
+    #[serde(default)]
+    pub correlation: Option<crate::correlate::CorrelationSpec>,
 }
 
 /// A parsed and validated rule file.
@@ -160,11 +169,10 @@ impl Rule {
             }
             None => None,
         };
-        if dedup_period.is_some() && meta.dedup_key.is_empty() {
-            return Err(error(
-                leading_lines + 1,
-                "dedup_period needs a dedup_key".into(),
-            ));
+        if meta.correlation.is_some() {
+            let reason =
+                "a [correlation] belongs in a .toml correlation rule, not in a .sql detection";
+            return Err(error(leading_lines + 1, reason.into()));
         }
         let selects_all =
             validate_sql(&sql).map_err(|(line, reason)| error(sql_line + line - 1, reason))?;
@@ -195,7 +203,17 @@ impl Rule {
     }
 }
 
-fn validate_meta(meta: &RuleMeta) -> Result<(), String> {
+/// Checks the metadata shared by detections and correlations.
+pub fn validate_meta(meta: &RuleMeta) -> Result<(), String> {
+    if meta.dedup_period.is_some() == meta.dedup_key.is_empty() {
+        return Err("dedup_key and dedup_period go together".into());
+    }
+    if meta.threshold.is_some() && meta.dedup_period.is_none() {
+        return Err("threshold needs a dedup_key and dedup_period".into());
+    }
+    if meta.threshold == Some(0) {
+        return Err("threshold must be at least 1".into());
+    }
     if meta.id.trim().is_empty() || meta.id.chars().any(char::is_whitespace) {
         return Err(format!("id '{}' must be non-empty without spaces", meta.id));
     }

@@ -10,8 +10,13 @@ use serde_json::Value;
 
 use super::engine::DetectionEngine;
 use super::rule::Rule;
-use crate::alert::{Alert, Deduplicator, Hit, single_alert};
+use std::sync::Arc;
+
+use crate::alert::Alert;
+use crate::correlate::CorrelationEngine;
 use crate::decode::{DecodeConfig, decode};
+use crate::exceptions::ExceptionSet;
+use crate::process::{DEFAULT_LATENESS, Processor};
 
 /// A rule's test events.
 #[derive(Debug, Deserialize)]
@@ -86,7 +91,7 @@ pub async fn run_rule_tests(rules: Vec<Rule>, bless: bool) -> TestReport {
             ));
         }
         let engine = match DetectionEngine::compile(vec![rule]).await {
-            Ok(engine) => engine,
+            Ok(engine) => Arc::new(engine),
             Err(error) => {
                 report.failures.push(fail(error.to_string()));
                 continue;
@@ -128,7 +133,7 @@ pub async fn run_rule_tests(rules: Vec<Rule>, bless: bool) -> TestReport {
 }
 
 /// The alerts one test event produces, through the same decoder and engine as a run.
-pub fn alerts_for(engine: &DetectionEngine, event: &Value) -> Result<Vec<Alert>, String> {
+pub fn alerts_for(engine: &Arc<DetectionEngine>, event: &Value) -> Result<Vec<Alert>, String> {
     let text = serde_json::to_string(event).expect("JSON values serialise");
     let mut batches = Vec::new();
     let report = decode(
@@ -143,19 +148,21 @@ pub fn alerts_for(engine: &DetectionEngine, event: &Value) -> Result<Vec<Alert>,
     if let Some(quarantined) = report.quarantined.first() {
         return Err(format!("event does not decode ({})", quarantined.reason));
     }
+    let mut processor = Processor::new(
+        engine.clone(),
+        CorrelationEngine::empty(),
+        ExceptionSet::empty(),
+        DEFAULT_LATENESS,
+    );
     let mut alerts = Vec::new();
-    let mut deduplicator = Deduplicator::default();
     for batch in &batches {
-        let matches = engine.evaluate(batch).map_err(|error| error.to_string())?;
-        for hit in matches.into_iter().flat_map(Hit::from_matches) {
-            if hit.is_deduplicated() {
-                deduplicator.add(hit);
-            } else {
-                alerts.push(single_alert(&hit));
-            }
-        }
+        alerts.extend(
+            processor
+                .process(batch)
+                .map_err(|error| error.to_string())?,
+        );
     }
-    alerts.extend(deduplicator.finish());
+    alerts.extend(processor.finish());
     Ok(alerts)
 }
 

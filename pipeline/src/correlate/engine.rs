@@ -1,0 +1,760 @@
+//! The correlation engine: signals (rule matches) in, correlation alerts out, in event time.
+//!
+//! Semantics (the choices the Sigma correlation spec leaves open):
+//! - Signals wait until the watermark passes their event time, then are processed per
+//!   correlation in (event time, event id, rule position) order: the same events give the same
+//!   alerts whatever the file order or batch split, as long as no event is later than the
+//!   allowed lateness.
+//! - A signal whose group-by values include a NULL forms no group (it is counted, not used).
+//! - A repeated (rule, eventID) pair counts once.
+//! - When a window fires, its signals are consumed: the next alert needs new signals (reset).
+//! - `gt`/`gte` conditions fire as soon as they hold; other conditions (`lt`, `lte`, `eq`,
+//!   `neq`, ranges) are judged when the window anchored at the group's oldest signal closes.
+//! - `temporal_ordered` looks backwards from each last-step signal for the latest chain of
+//!   earlier steps, so the chain it reports is the tightest one.
+//! - `new_terms` alerts on a value tuple not seen within `history`, once `learning` has passed
+//!   since the earliest event known (from the lake or the stream).
+//! - An alert carries the group values, the count, the distinct values (`value_count`), the
+//!   contributing event ids and up to 10 contributing records.
+//! - A correlation alert is a signal for correlations that refer to it (chaining); their
+//!   group-by expressions must be among the referenced correlation's.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::Arc;
+
+use arrow::array::{AsArray, RecordBatch};
+use arrow::compute::cast;
+use arrow::datatypes::DataType;
+use datafusion::common::DFSchema;
+use datafusion::datasource::MemTable;
+use datafusion::physical_expr::PhysicalExpr;
+use datafusion::prelude::SessionContext;
+use lake::schema::cloudtrail_schema;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use xxhash_rust::xxh3::Xxh3;
+
+use super::spec::{CorrelationKind, CorrelationRule};
+use crate::alert::{
+    Alert, EventContext, Hit, MAX_EVENTS_PER_ALERT, Mitre, format_millis, sort_alerts,
+};
+use crate::detect::engine::to_physical;
+use crate::detect::rule::RULE_TABLE;
+use crate::detect::{Rule, RuleMatches};
+use crate::error::{PipelineError, Result};
+
+/// One rule match as a correlation sees it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Signal {
+    /// Event time, ms since the epoch.
+    pub time: i64,
+    /// CloudTrail eventID (or the alert id of a chained correlation).
+    pub event_id: String,
+    /// Position of the source rule in the correlation's `rules`.
+    pub source: usize,
+    /// Group-by values.
+    pub group: Vec<String>,
+    /// `value_count` / `new_terms` value tuple, joined.
+    pub value: Option<String>,
+    /// Who and where, for the alert.
+    pub context: EventContext,
+    /// The CloudTrail record (absent for chained signals).
+    pub record: Option<Map<String, Value>>,
+}
+
+/// Per-correlation state: what a checkpoint saves.
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+pub struct CorrelationState {
+    /// Signals not yet behind the watermark.
+    pending: Vec<Signal>,
+    /// Window contents per group key.
+    groups: BTreeMap<String, VecDeque<Signal>>,
+    /// (rule position, event id) already counted, with their time, for duplicate detection.
+    seen: BTreeMap<String, i64>,
+    /// `new_terms`: value tuple to last time seen.
+    history: BTreeMap<String, i64>,
+    /// `new_terms`: earliest event time known, anchor of the learning period.
+    earliest: Option<i64>,
+}
+
+/// Counters of the correlation engine.
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CorrelationStats {
+    /// Signals received.
+    pub signals: u64,
+    /// Signals that arrived behind the watermark (still evaluated against retained state).
+    pub late_signals: u64,
+    /// Signals with a NULL group-by value.
+    pub ungrouped_signals: u64,
+    /// Repeated (rule, eventID) signals ignored.
+    pub duplicate_signals: u64,
+}
+
+/// The whole engine state, as checkpointed.
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+pub struct EngineState {
+    /// Highest watermark applied.
+    pub watermark: Option<i64>,
+    /// State per correlation id.
+    pub correlations: BTreeMap<String, CorrelationState>,
+    /// Counters.
+    pub stats: CorrelationStats,
+}
+
+struct Compiled {
+    rule: Arc<CorrelationRule>,
+    group_exprs: Vec<Arc<dyn PhysicalExpr>>,
+    value_exprs: Vec<Arc<dyn PhysicalExpr>>,
+    /// For each source that is a correlation: positions of our group_by in its group_by.
+    chained_groups: HashMap<usize, Vec<usize>>,
+}
+
+/// Correlations compiled and ready to receive signals.
+pub struct CorrelationEngine {
+    /// In dependency order: a correlation comes after those it refers to.
+    correlations: Vec<Compiled>,
+    /// Source rule id to (correlation index, position in its rules).
+    consumers: HashMap<String, Vec<(usize, usize)>>,
+    state: EngineState,
+    lateness_ms: i64,
+}
+
+impl CorrelationEngine {
+    /// Validates references (every listed rule exists, no cycles), compiles the expressions
+    /// against the lake schema and orders correlations by dependency.
+    pub async fn compile(
+        correlations: Vec<CorrelationRule>,
+        detections: &[Rule],
+        lateness_ms: i64,
+    ) -> Result<Self> {
+        let detection_ids: std::collections::HashSet<&str> = detections
+            .iter()
+            .map(|rule| rule.meta.id.as_str())
+            .collect();
+        let by_id: HashMap<String, CorrelationRule> = correlations
+            .into_iter()
+            .map(|rule| (rule.meta.id.clone(), rule))
+            .collect();
+        let order = dependency_order(&by_id, &detection_ids)?;
+        let ctx = SessionContext::new();
+        lake::functions::register_all(&ctx);
+        let schema = cloudtrail_schema();
+        let setup = |source| PipelineError::RuleEvaluation {
+            rule_id: "(correlation setup)".into(),
+            source,
+        };
+        ctx.register_table(
+            RULE_TABLE,
+            Arc::new(MemTable::try_new(schema.clone(), vec![vec![]]).map_err(setup)?),
+        )
+        .map_err(setup)?;
+        let qualified = DFSchema::try_from_qualified_schema(RULE_TABLE, &schema).map_err(setup)?;
+        let mut compiled: Vec<Compiled> = Vec::new();
+        let mut consumers: HashMap<String, Vec<(usize, usize)>> = HashMap::new();
+        for id in order {
+            let rule = by_id[&id].clone();
+            let compile = |exprs: &[String]| -> Result<Vec<Arc<dyn PhysicalExpr>>> {
+                exprs
+                    .iter()
+                    .map(|text| {
+                        ctx.parse_sql_expr(text, &qualified)
+                            .and_then(|expr| to_physical(&ctx, expr, &qualified))
+                            .map_err(|error| PipelineError::Rule {
+                                file: rule.file.clone(),
+                                line: 0,
+                                reason: format!("invalid expression '{text}': {error}"),
+                            })
+                    })
+                    .collect()
+            };
+            let group_exprs = compile(&rule.spec.group_by)?;
+            let value_texts = if rule.spec.kind == CorrelationKind::NewTerms {
+                &rule.spec.fields
+            } else {
+                &rule.spec.field
+            };
+            let value_exprs = compile(value_texts)?;
+            let mut chained_groups = HashMap::new();
+            for (position, source) in rule.spec.rules.iter().enumerate() {
+                if let Some(source_index) = compiled.iter().position(|c| &c.rule.meta.id == source)
+                {
+                    let source_group = &compiled[source_index].rule.spec.group_by;
+                    let positions = rule
+                        .spec
+                        .group_by
+                        .iter()
+                        .map(|expr| {
+                            source_group.iter().position(|other| other == expr).ok_or_else(|| PipelineError::Rule {
+                                file: rule.file.clone(),
+                                line: 0,
+                                reason: format!("group_by '{expr}' is not a group_by of the referenced correlation '{source}'"),
+                            })
+                        })
+                        .collect::<Result<Vec<_>>>()?;
+                    chained_groups.insert(position, positions);
+                }
+                consumers
+                    .entry(source.clone())
+                    .or_default()
+                    .push((compiled.len(), position));
+            }
+            compiled.push(Compiled {
+                rule: Arc::new(rule),
+                group_exprs,
+                value_exprs,
+                chained_groups,
+            });
+        }
+        Ok(Self {
+            correlations: compiled,
+            consumers,
+            state: EngineState::default(),
+            lateness_ms,
+        })
+    }
+
+    /// An engine without correlations.
+    pub fn empty() -> Self {
+        Self {
+            correlations: Vec::new(),
+            consumers: HashMap::new(),
+            state: EngineState::default(),
+            lateness_ms: 0,
+        }
+    }
+
+    /// Whether any correlation consumes matches of `rule_id`.
+    pub fn consumes(&self, rule_id: &str) -> bool {
+        self.consumers.contains_key(rule_id)
+    }
+
+    /// The compiled correlation rules, in dependency order.
+    pub fn rules(&self) -> impl Iterator<Item = &Arc<CorrelationRule>> {
+        self.correlations.iter().map(|compiled| &compiled.rule)
+    }
+
+    /// Counters so far.
+    pub fn stats(&self) -> &CorrelationStats {
+        &self.state.stats
+    }
+
+    /// The state, for a checkpoint.
+    pub fn state(&self) -> &EngineState {
+        &self.state
+    }
+
+    /// Restores a checkpointed state; state of correlations that no longer exist is dropped.
+    pub fn restore(&mut self, mut state: EngineState) {
+        let known: std::collections::HashSet<&String> =
+            self.correlations.iter().map(|c| &c.rule.meta.id).collect();
+        state.correlations.retain(|id, _| known.contains(id));
+        self.state = state;
+    }
+
+    /// Seeds a `new_terms` correlation's history (from the lake): tuples with their last time
+    /// seen, and the earliest event time known.
+    pub fn seed_history(
+        &mut self,
+        correlation_id: &str,
+        tuples: Vec<(String, i64)>,
+        earliest: Option<i64>,
+    ) {
+        let state = self
+            .state
+            .correlations
+            .entry(correlation_id.to_string())
+            .or_default();
+        for (tuple, time) in tuples {
+            let last = state.history.entry(tuple).or_insert(time);
+            *last = (*last).max(time);
+        }
+        state.earliest = match (state.earliest, earliest) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+    }
+
+    /// Turns one rule's matches (and their hits, row for row) into signals.
+    pub fn observe(&mut self, matches: &RuleMatches, hits: &[Hit]) -> Result<()> {
+        let Some(targets) = self.consumers.get(&matches.rule.meta.id).cloned() else {
+            return Ok(());
+        };
+        for (index, position) in targets {
+            let compiled = &self.correlations[index];
+            let failed = |source| PipelineError::RuleEvaluation {
+                rule_id: compiled.rule.meta.id.clone(),
+                source,
+            };
+            let groups = evaluate_text(&compiled.group_exprs, &matches.rows).map_err(failed)?;
+            let values = evaluate_text(&compiled.value_exprs, &matches.rows).map_err(failed)?;
+            let mut signals = Vec::with_capacity(hits.len());
+            for (row, hit) in hits.iter().enumerate() {
+                let group: Option<Vec<String>> =
+                    groups.iter().map(|column| column[row].clone()).collect();
+                let Some(group) = group else {
+                    self.state.stats.ungrouped_signals += 1;
+                    continue;
+                };
+                let value = if values.is_empty() {
+                    None
+                } else {
+                    let parts: Option<Vec<String>> =
+                        values.iter().map(|column| column[row].clone()).collect();
+                    match parts {
+                        Some(parts) => Some(parts.join("\u{1f}")),
+                        None => {
+                            self.state.stats.ungrouped_signals += 1;
+                            continue;
+                        }
+                    }
+                };
+                signals.push(Signal {
+                    time: hit.event_millis,
+                    event_id: hit.event_id.clone(),
+                    source: position,
+                    group,
+                    value,
+                    context: EventContext::of(&hit.record),
+                    record: Some(hit.record.clone()),
+                });
+            }
+            let id = compiled.rule.meta.id.clone();
+            for signal in signals {
+                self.push(&id, signal);
+            }
+        }
+        Ok(())
+    }
+
+    fn push(&mut self, correlation_id: &str, signal: Signal) {
+        self.state.stats.signals += 1;
+        if self
+            .state
+            .watermark
+            .is_some_and(|watermark| signal.time < watermark)
+        {
+            self.state.stats.late_signals += 1;
+        }
+        self.state
+            .correlations
+            .entry(correlation_id.to_string())
+            .or_default()
+            .pending
+            .push(signal);
+    }
+
+    /// Processes every signal the watermark has passed; returns the alerts that fired.
+    /// Signal-only correlations feed their consumers but are not returned.
+    pub fn advance(&mut self, watermark: i64) -> Vec<Alert> {
+        let watermark = self
+            .state
+            .watermark
+            .map_or(watermark, |current| current.max(watermark));
+        self.state.watermark = Some(watermark);
+        let mut alerts = Vec::new();
+        for index in 0..self.correlations.len() {
+            let fired = self.advance_one(index, watermark);
+            for alert in fired {
+                let rule = self.correlations[index].rule.clone();
+                if let Some(targets) = self.consumers.get(&rule.meta.id).cloned() {
+                    for (target, position) in targets {
+                        let signal = self.chained_signal(target, position, &alert);
+                        let target_id = self.correlations[target].rule.meta.id.clone();
+                        self.push(&target_id, signal);
+                    }
+                }
+                if !rule.meta.signal_only {
+                    alerts.push(alert);
+                }
+            }
+        }
+        sort_alerts(&mut alerts);
+        alerts
+    }
+
+    /// Processes everything held (end of input).
+    pub fn finish(&mut self) -> Vec<Alert> {
+        self.advance(i64::MAX)
+    }
+
+    fn chained_signal(&self, target: usize, position: usize, alert: &Alert) -> Signal {
+        let source_group: Vec<String> = alert
+            .fields
+            .as_ref()
+            .and_then(|fields| fields.get("group_values"))
+            .and_then(Value::as_array)
+            .map(|values| {
+                values
+                    .iter()
+                    .map(|v| v.as_str().unwrap_or_default().to_string())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let positions = &self.correlations[target].chained_groups[&position];
+        let time = chrono::DateTime::parse_from_rfc3339(&alert.last_event_time)
+            .map_or(0, |t| t.timestamp_millis());
+        Signal {
+            time,
+            event_id: alert.alert_id.clone(),
+            source: position,
+            group: positions
+                .iter()
+                .map(|&p| source_group.get(p).cloned().unwrap_or_default())
+                .collect(),
+            value: None,
+            context: EventContext {
+                actor: alert.actor.clone(),
+                account: alert.account.clone(),
+                region: alert.region.clone(),
+                source_ip: alert.source_ip.clone(),
+            },
+            record: None,
+        }
+    }
+
+    fn advance_one(&mut self, index: usize, watermark: i64) -> Vec<Alert> {
+        let compiled = &self.correlations[index];
+        let rule = compiled.rule.clone();
+        let state = self
+            .state
+            .correlations
+            .entry(rule.meta.id.clone())
+            .or_default();
+        let mut due: Vec<Signal> = Vec::new();
+        state.pending.retain(|signal| {
+            let ready = signal.time <= watermark;
+            if ready {
+                due.push(signal.clone());
+            }
+            !ready
+        });
+        due.sort_by(|a, b| (a.time, &a.event_id, a.source).cmp(&(b.time, &b.event_id, b.source)));
+        let mut fired = Vec::new();
+        for signal in due {
+            let seen_key = format!("{}\u{1f}{}", signal.source, signal.event_id);
+            if state.seen.insert(seen_key, signal.time).is_some() {
+                self.state.stats.duplicate_signals += 1;
+                continue;
+            }
+            fired.extend(process(&rule, state, signal));
+        }
+        if rule.spec.kind != CorrelationKind::NewTerms {
+            let keys: Vec<String> = state.groups.keys().cloned().collect();
+            for key in keys {
+                let window = state.groups.get_mut(&key).expect("listed above");
+                fired.extend(close_windows(&rule, window, watermark));
+            }
+        }
+        // Keep what a signal up to the allowed lateness behind the watermark could still need.
+        let horizon = watermark
+            .saturating_sub(rule.timespan.as_millis() as i64)
+            .saturating_sub(self.lateness_ms);
+        state.seen.retain(|_, time| *time >= horizon);
+        for window in state.groups.values_mut() {
+            while window.front().is_some_and(|signal| signal.time < horizon) {
+                window.pop_front();
+            }
+        }
+        state.groups.retain(|_, window| !window.is_empty());
+        let history_horizon = watermark.saturating_sub(rule.history.as_millis() as i64);
+        state.history.retain(|_, last| *last >= history_horizon);
+        fired
+    }
+}
+
+/// Processes one signal (in order) for its correlation.
+fn process(rule: &CorrelationRule, state: &mut CorrelationState, signal: Signal) -> Vec<Alert> {
+    let timespan = rule.timespan.as_millis() as i64;
+    match rule.spec.kind {
+        CorrelationKind::NewTerms => {
+            let Some(tuple) = signal.value.clone() else {
+                return Vec::new();
+            };
+            let earliest = *state.earliest.get_or_insert(signal.time);
+            let history = rule.history.as_millis() as i64;
+            let known = state
+                .history
+                .get(&tuple)
+                .is_some_and(|last| *last >= signal.time - history);
+            let last = state.history.entry(tuple).or_insert(signal.time);
+            *last = (*last).max(signal.time);
+            let learned = signal.time >= earliest + rule.learning.as_millis() as i64;
+            if known || !learned {
+                return Vec::new();
+            }
+            vec![correlation_alert(rule, &[signal])]
+        }
+        CorrelationKind::EventCount | CorrelationKind::ValueCount => {
+            let condition = rule.spec.condition.clone().unwrap_or_default();
+            let key = signal.group.join("\u{1f}");
+            let window = state.groups.entry(key).or_default();
+            let mut fired = close_windows(rule, window, signal.time);
+            window.push_back(signal);
+            if condition.fires_early() {
+                let newest = window.back().map_or(0, |s| s.time);
+                while window.front().is_some_and(|s| s.time < newest - timespan) {
+                    window.pop_front();
+                }
+                if condition.holds(measure(rule, window.iter())) {
+                    let members: Vec<Signal> = window.drain(..).collect();
+                    fired.push(correlation_alert(rule, &members));
+                }
+            }
+            fired
+        }
+        CorrelationKind::Temporal => {
+            let window = state.groups.entry(signal.group.join("\u{1f}")).or_default();
+            let newest = signal.time;
+            window.push_back(signal);
+            while window.front().is_some_and(|s| s.time < newest - timespan) {
+                window.pop_front();
+            }
+            let complete =
+                (0..rule.spec.rules.len()).all(|step| window.iter().any(|s| s.source == step));
+            if complete {
+                let members: Vec<Signal> = window.drain(..).collect();
+                return vec![correlation_alert(rule, &members)];
+            }
+            Vec::new()
+        }
+        CorrelationKind::TemporalOrdered => {
+            let window = state.groups.entry(signal.group.join("\u{1f}")).or_default();
+            let newest = signal.time;
+            let last_step = rule.spec.rules.len() - 1;
+            let is_last = signal.source == last_step;
+            window.push_back(signal);
+            while window.front().is_some_and(|s| s.time < newest - timespan) {
+                window.pop_front();
+            }
+            if !is_last {
+                return Vec::new();
+            }
+            // Backwards from the newest signal: the latest signal of each earlier step.
+            let mut chain = vec![window.len() - 1];
+            let mut before = window.len() - 1;
+            for step in (0..last_step).rev() {
+                match (0..before).rev().find(|&i| window[i].source == step) {
+                    Some(found) => {
+                        chain.push(found);
+                        before = found;
+                    }
+                    None => return Vec::new(),
+                }
+            }
+            chain.reverse();
+            let members: Vec<Signal> = chain.iter().map(|&i| window[i].clone()).collect();
+            window.clear();
+            vec![correlation_alert(rule, &members)]
+        }
+    }
+}
+
+/// For conditions judged at window close: judges every window of `window` closed by `upto`.
+fn close_windows(rule: &CorrelationRule, window: &mut VecDeque<Signal>, upto: i64) -> Vec<Alert> {
+    let Some(condition) = rule.spec.condition.as_ref() else {
+        return Vec::new();
+    };
+    if condition.fires_early()
+        || !matches!(
+            rule.spec.kind,
+            CorrelationKind::EventCount | CorrelationKind::ValueCount
+        )
+    {
+        return Vec::new();
+    }
+    let timespan = rule.timespan.as_millis() as i64;
+    let mut fired = Vec::new();
+    while let Some(anchor) = window.front() {
+        let end = anchor.time + timespan;
+        if end >= upto {
+            break;
+        }
+        let members = window.iter().take_while(|s| s.time <= end).count();
+        if condition.holds(measure(rule, window.iter().take(members))) {
+            let taken: Vec<Signal> = window.drain(..members).collect();
+            fired.push(correlation_alert(rule, &taken));
+        } else {
+            window.pop_front();
+        }
+    }
+    fired
+}
+
+/// The count a condition is compared with: signals, or distinct values for `value_count`.
+fn measure<'a>(rule: &CorrelationRule, signals: impl Iterator<Item = &'a Signal>) -> u64 {
+    match rule.spec.kind {
+        CorrelationKind::ValueCount => signals
+            .filter_map(|s| s.value.as_deref())
+            .collect::<std::collections::BTreeSet<_>>()
+            .len() as u64,
+        _ => signals.count() as u64,
+    }
+}
+
+/// The alert of a firing correlation.
+fn correlation_alert(rule: &CorrelationRule, members: &[Signal]) -> Alert {
+    let first = &members[0];
+    let last = &members[members.len() - 1];
+    let group_key = first.group.join("\u{1f}");
+    let mut hasher = Xxh3::new();
+    for part in [
+        rule.meta.id.as_str(),
+        group_key.as_str(),
+        first.event_id.as_str(),
+    ] {
+        hasher.update(part.as_bytes());
+        hasher.update(&[0]);
+    }
+    let mut fields = Map::new();
+    let names = if rule.spec.kind == CorrelationKind::NewTerms {
+        &rule.spec.fields
+    } else {
+        &rule.spec.group_by
+    };
+    let values: Vec<String> = if rule.spec.kind == CorrelationKind::NewTerms {
+        first
+            .value
+            .clone()
+            .unwrap_or_default()
+            .split('\u{1f}')
+            .map(str::to_string)
+            .collect()
+    } else {
+        first.group.clone()
+    };
+    fields.insert(
+        "group".into(),
+        names
+            .iter()
+            .cloned()
+            .zip(values.iter().cloned().map(Value::String))
+            .collect::<Map<_, _>>()
+            .into(),
+    );
+    fields.insert(
+        "group_values".into(),
+        values
+            .iter()
+            .cloned()
+            .map(Value::String)
+            .collect::<Vec<_>>()
+            .into(),
+    );
+    fields.insert(
+        "rules".into(),
+        members
+            .iter()
+            .map(|s| Value::String(rule.spec.rules[s.source].clone()))
+            .collect::<Vec<_>>()
+            .into(),
+    );
+    if rule.spec.kind == CorrelationKind::ValueCount {
+        let distinct: std::collections::BTreeSet<&str> =
+            members.iter().filter_map(|s| s.value.as_deref()).collect();
+        fields.insert("distinct_count".into(), distinct.len().into());
+        fields.insert(
+            "distinct_values".into(),
+            distinct
+                .into_iter()
+                .map(|v| Value::String(v.replace('\u{1f}', ",")))
+                .collect::<Vec<_>>()
+                .into(),
+        );
+    }
+    let context = &last.context;
+    Alert {
+        alert_id: format!("{:032x}", hasher.digest128()),
+        rule_id: rule.meta.id.clone(),
+        title: rule.meta.title.clone(),
+        severity: rule.meta.severity,
+        mitre: Mitre {
+            tactics: rule.meta.tactics.clone(),
+            techniques: rule.meta.techniques.clone(),
+        },
+        dedup_key: Some(group_key.replace('\u{1f}', ",")),
+        event_ids: members.iter().map(|s| s.event_id.clone()).collect(),
+        first_event_time: format_millis(first.time),
+        last_event_time: format_millis(last.time),
+        count: members.len() as u64,
+        actor: context.actor.clone(),
+        account: context.account.clone(),
+        region: context.region.clone(),
+        source_ip: context.source_ip.clone(),
+        runbook: rule.meta.runbook.clone(),
+        fields: Some(fields),
+        events: members
+            .iter()
+            .filter_map(|s| s.record.clone())
+            .take(MAX_EVENTS_PER_ALERT)
+            .collect(),
+    }
+}
+
+/// Evaluates expressions over matched rows, as text per row (NULL as `None`).
+fn evaluate_text(
+    exprs: &[Arc<dyn PhysicalExpr>],
+    rows: &RecordBatch,
+) -> datafusion::error::Result<Vec<Vec<Option<String>>>> {
+    exprs
+        .iter()
+        .map(|expr| {
+            let values = expr.evaluate(rows)?.into_array(rows.num_rows())?;
+            let text = cast(&values, &DataType::Utf8)?;
+            let text = text.as_string::<i32>();
+            Ok(text.iter().map(|value| value.map(str::to_string)).collect())
+        })
+        .collect()
+}
+
+/// Correlation ids in dependency order; errors on unknown references and cycles.
+fn dependency_order(
+    by_id: &HashMap<String, CorrelationRule>,
+    detections: &std::collections::HashSet<&str>,
+) -> Result<Vec<String>> {
+    let mut order = Vec::new();
+    let mut state: HashMap<&str, bool> = HashMap::new(); // false = visiting, true = done
+    fn visit<'a>(
+        id: &'a str,
+        by_id: &'a HashMap<String, CorrelationRule>,
+        detections: &std::collections::HashSet<&str>,
+        state: &mut HashMap<&'a str, bool>,
+        order: &mut Vec<String>,
+    ) -> Result<()> {
+        match state.get(id) {
+            Some(true) => return Ok(()),
+            Some(false) => {
+                let rule = &by_id[id];
+                return Err(PipelineError::Rule {
+                    file: rule.file.clone(),
+                    line: 0,
+                    reason: format!("correlation '{id}' is part of a reference cycle"),
+                });
+            }
+            None => {}
+        }
+        state.insert(id, false);
+        let rule = &by_id[id];
+        for source in &rule.spec.rules {
+            if by_id.contains_key(source) {
+                visit(source, by_id, detections, state, order)?;
+            } else if !detections.contains(source.as_str()) {
+                return Err(PipelineError::Rule {
+                    file: rule.file.clone(),
+                    line: 0,
+                    reason: format!(
+                        "rules names '{source}', which is neither a detection nor a correlation rule"
+                    ),
+                });
+            }
+        }
+        state.insert(id, true);
+        order.push(id.to_string());
+        Ok(())
+    }
+    let mut ids: Vec<&String> = by_id.keys().collect();
+    ids.sort();
+    for id in ids {
+        visit(id, by_id, detections, &mut state, &mut order)?;
+    }
+    Ok(order)
+}

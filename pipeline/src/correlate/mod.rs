@@ -1,0 +1,8 @@
+//! Correlations: stateful detections over rule matches in event time (thresholds, distinct
+//! counts, sets and sequences of rules, first-seen values), chained, checkpointed.
+
+mod engine;
+pub mod spec;
+
+pub use engine::{CorrelationEngine, CorrelationStats, EngineState, Signal};
+pub use spec::{CorrelationKind, CorrelationRule, CorrelationSpec};
