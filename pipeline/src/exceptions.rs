@@ -489,6 +489,12 @@ impl Compiler {
                 "rules is required (rule ids, globs, or \"*\")".into(),
             ));
         };
+        if rule_ids.is_empty() {
+            return Err(fail(
+                Some(Criterion::Rules),
+                "rules is empty: name at least one rule id, glob, or \"*\"".into(),
+            ));
+        }
         let rules = values(&rule_ids, "rules")
             .and_then(|ids| {
                 if let Some(bad) = ids.iter().find(|id| id.chars().any(char::is_whitespace)) {
@@ -1284,6 +1290,15 @@ owner = \"iam\"
         );
         assert!(
             error.contains("at least one criterion besides rules"),
+            "{error}"
+        );
+
+        let error = load_error(
+            "[[exception]]\nrules = []\nactor = [\"a\"]\nreason = \"r\"\nowner = \"o\"\n",
+        )
+        .await;
+        assert!(
+            error.starts_with("rule exceptions.toml:2: exception index 0: rules is empty"),
             "{error}"
         );
 

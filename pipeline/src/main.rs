@@ -185,8 +185,7 @@ async fn execute(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Test { rules, bless } => {
-            let loaded = load_rules_dir(&rules)?;
-            let report = run_rule_tests(loaded, bless).await;
+            let report = run_rule_tests(load_pack(&rules)?, bless).await;
             for failure in &report.failures {
                 println!("FAIL {}: {}", failure.file.display(), failure.reason);
             }

@@ -178,7 +178,7 @@ impl CorrelationEngine {
             for (position, source) in rule.spec.rules.iter().enumerate() {
                 if let Some(source_index) = compiled.iter().position(|c| &c.rule.meta.id == source)
                 {
-                    let source_group = &compiled[source_index].rule.spec.group_by;
+                    let source_group = group_names(&compiled[source_index].rule);
                     let positions = rule
                         .spec
                         .group_by
@@ -187,7 +187,7 @@ impl CorrelationEngine {
                             source_group.iter().position(|other| other == expr).ok_or_else(|| PipelineError::Rule {
                                 file: rule.file.clone(),
                                 line: 0,
-                                reason: format!("group_by '{expr}' is not a group_by of the referenced correlation '{source}'"),
+                                reason: format!("group_by '{expr}' is not among the group_by (or new_terms fields) of the referenced correlation '{source}'"),
                             })
                         })
                         .collect::<Result<Vec<_>>>()?;
@@ -606,11 +606,7 @@ fn correlation_alert(rule: &CorrelationRule, members: &[Signal]) -> Alert {
         hasher.update(&[0]);
     }
     let mut fields = Map::new();
-    let names = if rule.spec.kind == CorrelationKind::NewTerms {
-        &rule.spec.fields
-    } else {
-        &rule.spec.group_by
-    };
+    let names = group_names(rule);
     let values: Vec<String> = if rule.spec.kind == CorrelationKind::NewTerms {
         first
             .value
@@ -687,6 +683,16 @@ fn correlation_alert(rule: &CorrelationRule, members: &[Signal]) -> Alert {
             .filter_map(|s| s.record.clone())
             .take(MAX_EVENTS_PER_ALERT)
             .collect(),
+    }
+}
+
+/// The names of the values an alert of `rule` is grouped by (and chained correlations group
+/// by): the `fields` tuple for `new_terms`, the `group_by` expressions otherwise.
+fn group_names(rule: &CorrelationRule) -> &[String] {
+    if rule.spec.kind == CorrelationKind::NewTerms {
+        &rule.spec.fields
+    } else {
+        &rule.spec.group_by
     }
 }
 

@@ -8,8 +8,10 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::RulePack;
 use super::engine::DetectionEngine;
 use super::rule::Rule;
+use crate::correlate::CorrelationRule;
 use std::sync::Arc;
 
 use crate::alert::Alert;
@@ -56,83 +58,194 @@ pub fn golden_path(rule_file: &Path) -> PathBuf {
     rule_file.with_extension("alerts.jsonl")
 }
 
-/// Runs every rule's tests. Each rule contributes one check per test event and one for its
-/// golden alerts.
-pub async fn run_rule_tests(rules: Vec<Rule>, bless: bool) -> TestReport {
+/// Reads a rule's test file.
+fn read_tests<T: serde::de::DeserializeOwned>(rule_file: &Path) -> Result<T, String> {
+    let path = tests_path(rule_file);
+    let text = std::fs::read_to_string(&path)
+        .map_err(|error| format!("missing {}: {error}", path.display()))?;
+    serde_json::from_str(&text).map_err(|error| format!("invalid {}: {error}", path.display()))
+}
+
+/// A correlation rule's test scenarios: each is a list of events, in any order.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CorrelationTests {
+    /// Scenarios that must raise the correlation's alert.
+    pub should_match: Vec<Vec<Value>>,
+    /// Scenarios that must not.
+    pub should_not_match: Vec<Vec<Value>>,
+}
+
+/// Runs every rule's tests: one check per test event (or correlation scenario) and one for
+/// its golden alerts. Correlations run with every detection of the pack feeding them.
+pub async fn run_rule_tests(pack: RulePack, bless: bool) -> TestReport {
     let mut report = TestReport::default();
-    for rule in rules {
-        let file = rule.file.clone();
-        let fail = |reason: String| Failure {
-            file: file.clone(),
-            reason,
-        };
-        let tests = match std::fs::read_to_string(tests_path(&file)) {
-            Ok(text) => match serde_json::from_str::<RuleTests>(&text) {
-                Ok(tests) => tests,
-                Err(error) => {
-                    report.failures.push(fail(format!(
-                        "invalid {}: {error}",
-                        tests_path(&file).display()
-                    )));
-                    continue;
-                }
-            },
-            Err(error) => {
-                report.failures.push(fail(format!(
-                    "missing {}: {error}",
-                    tests_path(&file).display()
-                )));
-                continue;
-            }
-        };
-        if tests.should_match.is_empty() || tests.should_not_match.is_empty() {
-            report.failures.push(fail(
-                "a rule needs at least one should_match and one should_not_match event".into(),
-            ));
-        }
-        let engine = match DetectionEngine::compile(vec![rule]).await {
-            Ok(engine) => Arc::new(engine),
-            Err(error) => {
-                report.failures.push(fail(error.to_string()));
-                continue;
-            }
-        };
-        let mut alerts = Vec::new();
-        for (expect_match, events) in [
-            (true, &tests.should_match),
-            (false, &tests.should_not_match),
-        ] {
-            for event in events {
-                match alerts_for(&engine, event) {
-                    Ok(found) if found.is_empty() == expect_match => {
-                        let verdict = if expect_match {
-                            "did not match"
-                        } else {
-                            "matched"
-                        };
-                        report
-                            .failures
-                            .push(fail(format!("{verdict} event {}", compact(event))));
-                    }
-                    Ok(found) => {
-                        report.passed += 1;
-                        alerts.extend(found);
-                    }
-                    Err(reason) => report
-                        .failures
-                        .push(fail(format!("{reason}: event {}", compact(event)))),
-                }
-            }
-        }
-        match check_golden(&file, &alerts, bless) {
-            Ok(()) => report.passed += 1,
-            Err(reason) => report.failures.push(fail(reason)),
-        }
+    for rule in &pack.detections {
+        let outcome = detection_checks(rule).await;
+        report.record(&rule.file, outcome, bless);
+    }
+    for correlation in &pack.correlations {
+        let outcome = correlation_checks(&pack, correlation).await;
+        report.record(&correlation.file, outcome, bless);
     }
     report
 }
 
-/// The alerts one test event produces, through the same decoder and engine as a run.
+/// What one rule's checks produced: per-check verdicts and the alerts for the golden file.
+struct Outcome {
+    results: Vec<Result<(), String>>,
+    alerts: Vec<Alert>,
+}
+
+impl TestReport {
+    fn record(&mut self, file: &Path, outcome: Result<Outcome, String>, bless: bool) {
+        let fail = |reason: String| Failure {
+            file: file.to_path_buf(),
+            reason,
+        };
+        let outcome = match outcome {
+            Ok(outcome) => outcome,
+            Err(reason) => {
+                self.failures.push(fail(reason));
+                return;
+            }
+        };
+        for result in outcome.results {
+            match result {
+                Ok(()) => self.passed += 1,
+                Err(reason) => self.failures.push(fail(reason)),
+            }
+        }
+        match check_golden(file, &outcome.alerts, bless) {
+            Ok(()) => self.passed += 1,
+            Err(reason) => self.failures.push(fail(reason)),
+        }
+    }
+}
+
+fn need_both(matching: usize, not_matching: usize) -> Result<(), String> {
+    if matching == 0 || not_matching == 0 {
+        return Err("a rule needs at least one should_match and one should_not_match test".into());
+    }
+    Ok(())
+}
+
+async fn detection_checks(rule: &Rule) -> Result<Outcome, String> {
+    let tests: RuleTests = read_tests(&rule.file)?;
+    let mut results = vec![need_both(
+        tests.should_match.len(),
+        tests.should_not_match.len(),
+    )];
+    // A signal-only rule is tested on what it matches, so it alerts here.
+    let mut tested = rule.clone();
+    tested.meta.signal_only = false;
+    let engine = Arc::new(
+        DetectionEngine::compile(vec![tested])
+            .await
+            .map_err(|error| error.to_string())?,
+    );
+    let mut alerts = Vec::new();
+    for (expect_match, events) in [
+        (true, &tests.should_match),
+        (false, &tests.should_not_match),
+    ] {
+        for event in events {
+            results.push(match alerts_for(&engine, event) {
+                Ok(found) if found.is_empty() == expect_match => {
+                    let verdict = if expect_match {
+                        "did not match"
+                    } else {
+                        "matched"
+                    };
+                    Err(format!("{verdict} event {}", compact(event)))
+                }
+                Ok(found) => {
+                    alerts.extend(found);
+                    Ok(())
+                }
+                Err(reason) => Err(format!("{reason}: event {}", compact(event))),
+            });
+        }
+    }
+    Ok(Outcome { results, alerts })
+}
+
+async fn correlation_checks(
+    pack: &RulePack,
+    correlation: &CorrelationRule,
+) -> Result<Outcome, String> {
+    let tests: CorrelationTests = read_tests(&correlation.file)?;
+    let mut results = vec![need_both(
+        tests.should_match.len(),
+        tests.should_not_match.len(),
+    )];
+    let mut alerts = Vec::new();
+    for (expect_match, scenarios) in [
+        (true, &tests.should_match),
+        (false, &tests.should_not_match),
+    ] {
+        for (index, events) in scenarios.iter().enumerate() {
+            let found = scenario_alerts(pack, events)
+                .await?
+                .into_iter()
+                .filter(|alert| alert.rule_id == correlation.meta.id)
+                .collect::<Vec<_>>();
+            let group = if expect_match {
+                "should_match"
+            } else {
+                "should_not_match"
+            };
+            results.push(if found.is_empty() == expect_match {
+                let verdict = if expect_match {
+                    "raised no alert"
+                } else {
+                    "raised an alert"
+                };
+                Err(format!("{group} scenario {} {verdict}", index + 1))
+            } else {
+                alerts.extend(found);
+                Ok(())
+            });
+        }
+    }
+    Ok(Outcome { results, alerts })
+}
+
+/// Every alert the whole pack raises on `events`, the correlation ones included.
+pub async fn scenario_alerts(pack: &RulePack, events: &[Value]) -> Result<Vec<Alert>, String> {
+    let mut processor = Processor::for_pack(pack.clone(), ExceptionSet::empty(), DEFAULT_LATENESS)
+        .await
+        .map_err(|error| error.to_string())?;
+    let text = serde_json::to_string(events).expect("JSON values serialise");
+    let mut batches = Vec::new();
+    let report = decode(
+        text.as_bytes(),
+        "test-scenario",
+        &DecodeConfig::default(),
+        |batch| {
+            batches.push(batch);
+            true
+        },
+    );
+    if let Some(quarantined) = report.quarantined.first() {
+        return Err(format!(
+            "a scenario event does not decode ({})",
+            quarantined.reason
+        ));
+    }
+    let mut alerts = Vec::new();
+    for batch in &batches {
+        alerts.extend(
+            processor
+                .process(batch)
+                .map_err(|error| error.to_string())?,
+        );
+    }
+    alerts.extend(processor.finish());
+    Ok(alerts)
+}
+
+/// The alerts one test event produces, through the same decoder and processor as a run.
 pub fn alerts_for(engine: &Arc<DetectionEngine>, event: &Value) -> Result<Vec<Alert>, String> {
     let text = serde_json::to_string(event).expect("JSON values serialise");
     let mut batches = Vec::new();
