@@ -98,6 +98,17 @@ impl Processor {
         Ok(Self::new(detections, correlations, exceptions, lateness))
     }
 
+    /// Seeds `new_terms` histories from the lake (first start, no checkpoint).
+    pub async fn seed_from_lake(&mut self, location: &lake::LakeLocation) -> Result<u64> {
+        let detections: Vec<Arc<crate::detect::Rule>> = self.detections.rules().cloned().collect();
+        crate::correlate::bootstrap::seed_new_terms_from_lake(
+            &mut self.correlations,
+            &detections,
+            location,
+        )
+        .await
+    }
+
     /// The correlation engine (for checkpoints and seeding).
     pub fn correlations(&mut self) -> &mut CorrelationEngine {
         &mut self.correlations

@@ -93,7 +93,13 @@ pub async fn run_files(
     counters: &Counters,
 ) -> Result<RunSummary> {
     let started = Instant::now();
-    restore_checkpoint(location, processor).await?;
+    if !restore_checkpoint(location, processor).await? {
+        let seeded = processor.seed_from_lake(location).await?;
+        tracing::info!(
+            tuples = seeded,
+            "no correlation checkpoint: new_terms history seeded from the lake"
+        );
+    }
     let discovered = discover(&config.inputs);
     for (path, reason) in &discovered.unreadable {
         counters.emit(InternalEvent::SourceFailed {
@@ -144,8 +150,11 @@ fn send_all(alerts: Vec<Alert>, sink: &mut dyn AlertSink, counters: &Counters) -
     Ok(())
 }
 
-/// Restores the correlation state checkpointed by an earlier run, if any.
-pub async fn restore_checkpoint(location: &LakeLocation, processor: &mut Processor) -> Result<()> {
+/// Restores the correlation state checkpointed by an earlier run; false when there is none.
+pub async fn restore_checkpoint(
+    location: &LakeLocation,
+    processor: &mut Processor,
+) -> Result<bool> {
     let path = location.path(CHECKPOINT_PATH);
     match location.store().get(&path).await {
         Ok(found) => {
@@ -162,9 +171,9 @@ pub async fn restore_checkpoint(location: &LakeLocation, processor: &mut Process
                     source,
                 })?;
             processor.correlations().restore(state);
-            Ok(())
+            Ok(true)
         }
-        Err(object_store::Error::NotFound { .. }) => Ok(()),
+        Err(object_store::Error::NotFound { .. }) => Ok(false),
         Err(source) => Err(lake::LakeError::ObjectStore {
             path: path.to_string(),
             source,

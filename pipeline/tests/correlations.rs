@@ -808,3 +808,130 @@ async fn a_restart_from_a_checkpoint_loses_nothing() {
     assert_eq!(keep(&alerts), keep(&uninterrupted));
     assert!(!keep(&alerts).is_empty());
 }
+
+/// With no checkpoint, `new_terms` history is seeded from the lake: value tuples already in
+/// the lake are not new, only the truly new one alerts.
+#[tokio::test]
+async fn new_terms_history_is_bootstrapped_from_the_lake() {
+    use lake::{LakeLocation, LakeWriterConfig};
+    use pipeline::internal_events::Counters;
+    use pipeline::run::{CHECKPOINT_PATH, RunConfig, run_files};
+    use pipeline::sinks::jsonl::JsonLinesSink;
+
+    let region = || {
+        correlation(
+            "region",
+            "type = \"new_terms\"\nrules = [\"api\"]\nfields = [\"recipientaccountid\", \"awsregion\"]\nlearning = \"0s\"",
+        )
+    };
+    let lake_dir = tempfile::tempdir().unwrap();
+    let location = LakeLocation::open(lake_dir.path().to_str().unwrap()).unwrap();
+    let inputs = tempfile::tempdir().unwrap();
+    let day = 24.0 * 60.0;
+    let history = vec![
+        event(
+            "h1",
+            0.0,
+            "DescribeTrails",
+            Some("bob"),
+            "198.51.100.4",
+            "us-east-1",
+        ),
+        event(
+            "h2",
+            1.0,
+            "DescribeTrails",
+            Some("bob"),
+            "198.51.100.4",
+            "eu-west-1",
+        ),
+    ];
+    std::fs::write(
+        inputs.path().join("day1.json"),
+        serde_json::to_string(&history).unwrap(),
+    )
+    .unwrap();
+    let config = |dir: &Path| RunConfig {
+        inputs: vec![dir.to_path_buf()],
+        decode: DecodeConfig::default(),
+        writer: LakeWriterConfig::default(),
+    };
+    // Day 1 goes into the lake by a pack without the correlation; then the state is lost.
+    let mut sink = JsonLinesSink::writer("test", Box::new(std::io::sink()));
+    let mut plain = processor(Vec::new(), LATENESS).await;
+    run_files(
+        &config(inputs.path()),
+        &location,
+        &mut plain,
+        &mut sink,
+        &Counters::default(),
+    )
+    .await
+    .unwrap();
+    std::fs::remove_file(lake_dir.path().join(CHECKPOINT_PATH)).unwrap();
+
+    let day2 = tempfile::tempdir().unwrap();
+    let events = vec![
+        event(
+            "n1",
+            day,
+            "DescribeTrails",
+            Some("bob"),
+            "198.51.100.4",
+            "us-east-1",
+        ),
+        event(
+            "n2",
+            day + 1.0,
+            "DescribeTrails",
+            Some("bob"),
+            "198.51.100.4",
+            "eu-west-1",
+        ),
+        event(
+            "n3",
+            day + 2.0,
+            "DescribeTrails",
+            Some("bob"),
+            "198.51.100.4",
+            "sa-east-1",
+        ),
+    ];
+    std::fs::write(
+        day2.path().join("day2.json"),
+        serde_json::to_string(&events).unwrap(),
+    )
+    .unwrap();
+    let captured = std::sync::Arc::new(std::sync::Mutex::new(Vec::<u8>::new()));
+    struct Shared(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+    impl std::io::Write for Shared {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut sink = JsonLinesSink::writer("test", Box::new(Shared(captured.clone())));
+    let mut with_rule = processor(vec![region()], LATENESS).await;
+    run_files(
+        &config(day2.path()),
+        &location,
+        &mut with_rule,
+        &mut sink,
+        &Counters::default(),
+    )
+    .await
+    .unwrap();
+    let text = String::from_utf8(captured.lock().unwrap().clone()).unwrap();
+    let alerts: Vec<Alert> = text
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    let fired: Vec<&Vec<String>> = of_rule(&alerts, "region")
+        .iter()
+        .map(|a| &a.event_ids)
+        .collect();
+    assert_eq!(fired, [&vec!["n3".to_string()]]);
+}

@@ -1,6 +1,7 @@
 //! Correlations: stateful detections over rule matches in event time (thresholds, distinct
 //! counts, sets and sequences of rules, first-seen values), chained, checkpointed.
 
+pub mod bootstrap;
 mod engine;
 pub mod spec;
 
