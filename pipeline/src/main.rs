@@ -81,6 +81,18 @@ enum RulesCommand {
         #[arg(long)]
         rules: Option<PathBuf>,
     },
+    /// Convert TrailAlerts post-processing rules (threshold, correlation) into correlation
+    /// rules (.toml files), resolving rule titles against the loaded rules.
+    ImportTrailalerts {
+        /// TrailAlerts post-processing JSON file.
+        postprocessing: PathBuf,
+        /// Folder to write the correlation rules to.
+        #[arg(long)]
+        out: PathBuf,
+        /// Rules folder whose titles are resolved; without it, the built-in pack.
+        #[arg(long)]
+        rules: Option<PathBuf>,
+    },
     /// ATT&CK coverage: a table per tactic, and optionally a Navigator layer file.
     Coverage {
         /// Rules folder; without it, the built-in pack.
@@ -105,20 +117,42 @@ fn load_pack_or_embedded(dir: Option<&PathBuf>) -> Result<RulePack> {
     })
 }
 
-/// Loads `--exceptions`: TOML, or TrailAlerts' JSON keyed by rule titles of the pack.
+/// Loads `--exceptions`: TOML, or TrailAlerts' JSON keyed by rule titles of the pack. An
+/// exception naming a rule id that is not loaded is an error: it would silently do nothing.
 async fn load_exceptions(path: Option<&PathBuf>, pack: &RulePack) -> Result<ExceptionSet> {
     let Some(path) = path else {
         return Ok(ExceptionSet::empty());
     };
-    if path.extension().is_some_and(|ext| ext == "json") {
+    let exceptions = if path.extension().is_some_and(|ext| ext == "json") {
         let titles: HashMap<String, String> = pack
             .detections
             .iter()
             .map(|rule| (rule.meta.title.clone(), rule.meta.id.clone()))
             .collect();
-        return Ok(ExceptionSet::from_trailalerts(path, &titles).await?);
+        ExceptionSet::from_trailalerts(path, &titles).await?
+    } else {
+        ExceptionSet::load(path).await?
+    };
+    let ids: std::collections::HashSet<&str> = pack
+        .detections
+        .iter()
+        .map(|rule| rule.meta.id.as_str())
+        .chain(pack.correlations.iter().map(|rule| rule.meta.id.as_str()))
+        .collect();
+    for index in 0..exceptions.len() {
+        let info = exceptions.describe(index);
+        if let Some(unknown) = info
+            .rules
+            .iter()
+            .find(|id| !id.contains(['*', '?']) && !ids.contains(id.as_str()))
+        {
+            anyhow::bail!(
+                "{}: exception {index} names rule '{unknown}', which is not loaded",
+                path.display()
+            );
+        }
     }
-    Ok(ExceptionSet::load(path).await?)
+    Ok(exceptions)
 }
 
 fn load_rules(dir: Option<&PathBuf>) -> Result<Vec<Rule>> {
@@ -132,6 +166,7 @@ fn load_rules(dir: Option<&PathBuf>) -> Result<Vec<Rule>> {
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("TRAILHOUND_LOG")
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
@@ -224,6 +259,31 @@ async fn execute(cli: Cli) -> Result<ExitCode> {
                     "trailhound: ATT&CK Navigator layer written to {}",
                     path.display()
                 );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Rules {
+            command:
+                RulesCommand::ImportTrailalerts {
+                    postprocessing,
+                    out,
+                    rules,
+                },
+        } => {
+            let pack = load_pack_or_embedded(rules.as_ref())?;
+            let titles: HashMap<String, String> = pack
+                .detections
+                .iter()
+                .map(|rule| (rule.meta.title.clone(), rule.meta.id.clone()))
+                .collect();
+            std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+            for (text, rule) in
+                pipeline::correlate::import::from_trailalerts(&postprocessing, &titles)?
+            {
+                let path = out.join(format!("{}.toml", rule.meta.id.replace('.', "_")));
+                std::fs::write(&path, text)
+                    .with_context(|| format!("writing {}", path.display()))?;
+                eprintln!("trailhound: wrote {}", path.display());
             }
             Ok(ExitCode::SUCCESS)
         }

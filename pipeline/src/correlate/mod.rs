@@ -3,6 +3,7 @@
 
 pub mod bootstrap;
 mod engine;
+pub mod import;
 pub mod spec;
 
 pub use engine::{CorrelationEngine, CorrelationStats, EngineState, Signal};
