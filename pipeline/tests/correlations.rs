@@ -935,3 +935,38 @@ async fn new_terms_history_is_bootstrapped_from_the_lake() {
         .collect();
     assert_eq!(fired, [&vec!["n3".to_string()]]);
 }
+
+/// CloudTrail times are to the second: steps of a sequence in the same second count as in
+/// order, whatever their event ids.
+#[tokio::test]
+async fn temporal_ordered_accepts_steps_in_the_same_second() {
+    let in_order = correlation(
+        "then",
+        "type = \"temporal_ordered\"\nrules = [\"fail\", \"ok\"]\ngroup_by = [\"sourceipaddress\"]\ntimespan = \"30m\"",
+    );
+    // "ok0" sorts before "zz-fail", so the success is processed first.
+    let mut failure = event(
+        "zz-fail",
+        0.0,
+        "ConsoleLogin",
+        Some("bob"),
+        "198.51.100.3",
+        "us-east-1",
+    );
+    failure["responseElements"]["ConsoleLogin"] = json!("Failure");
+    let events = vec![
+        failure,
+        event(
+            "ok0",
+            0.0,
+            "ConsoleLogin",
+            Some("bob"),
+            "198.51.100.3",
+            "us-east-1",
+        ),
+    ];
+    let alerts = run(vec![in_order], &events, 100, LATENESS).await;
+    let fired = of_rule(&alerts, "then");
+    assert_eq!(fired.len(), 1, "{alerts:?}");
+    assert_eq!(fired[0].event_ids, ["zz-fail", "ok0"]);
+}

@@ -143,7 +143,7 @@ async fn lake_reads_back_with_the_documented_schema_and_every_row() {
 }
 
 #[tokio::test]
-async fn rerunning_the_same_input_adds_no_rows_and_repeats_the_alerts() {
+async fn rerunning_the_same_input_adds_no_rows_and_raises_nothing_new() {
     let dir = tempfile::tempdir().unwrap();
     let (first, first_alerts) = run_samples(dir.path(), samples_config()).await;
     let rows_after_first = count_rows(dir.path(), "").await;
@@ -154,7 +154,28 @@ async fn rerunning_the_same_input_adds_no_rows_and_repeats_the_alerts() {
         second.already_ingested,
         first.files - first.skipped - first.failed
     );
-    assert_eq!(first_alerts, second_alerts);
+    // A replay raises nothing new: detections repeat identically (same ids, for downstream
+    // dedup), and correlation windows still held in the checkpoint see the replayed events as
+    // duplicates, so those alerts are not sent again.
+    let is_detection = |alert: &&Alert| !alert.rule_id.starts_with("aws.correlation.");
+    let detections = |alerts: &[Alert]| {
+        alerts
+            .iter()
+            .filter(is_detection)
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(detections(&first_alerts), detections(&second_alerts));
+    assert!(
+        second_alerts
+            .iter()
+            .all(|alert| first_alerts.contains(alert))
+    );
+    assert!(
+        first_alerts
+            .iter()
+            .any(|alert| alert.rule_id.starts_with("aws.correlation."))
+    );
 }
 
 #[tokio::test]

@@ -2,31 +2,63 @@
 //! the pack embedded in the binary being the one in `sql-rules/`.
 
 use std::collections::BTreeSet;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
+use pipeline::correlate::CorrelationEngine;
 use pipeline::detect::coverage::{CLOUDTRAIL_TACTICS, coverage};
-use pipeline::detect::{DetectionEngine, Rule, embedded_rules, load_rules_dir};
+use pipeline::detect::rule::RuleMeta;
+use pipeline::detect::{DetectionEngine, RulePack, embedded_pack, load_pack};
 
-fn pack() -> Vec<Rule> {
-    load_rules_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../sql-rules")).unwrap()
+fn pack() -> RulePack {
+    load_pack(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../sql-rules")).unwrap()
+}
+
+/// Metadata and file of every rule, detections and correlations.
+fn all_meta() -> Vec<(RuleMeta, PathBuf)> {
+    let pack = pack();
+    let detections = pack
+        .detections
+        .into_iter()
+        .map(|rule| (rule.meta, rule.file));
+    detections
+        .chain(
+            pack.correlations
+                .into_iter()
+                .map(|rule| (rule.meta, rule.file)),
+        )
+        .collect()
 }
 
 #[tokio::test]
-async fn the_pack_has_at_least_80_rules_that_all_compile() {
-    let rules = pack();
-    assert!(rules.len() >= 80, "{} rules", rules.len());
-    DetectionEngine::compile(rules).await.unwrap();
+async fn the_pack_has_at_least_80_detections_and_12_correlations_that_all_compile() {
+    let pack = pack();
+    assert!(
+        pack.detections.len() >= 80,
+        "{} detections",
+        pack.detections.len()
+    );
+    assert!(
+        pack.correlations.len() >= 12,
+        "{} correlations",
+        pack.correlations.len()
+    );
+    DetectionEngine::compile(pack.detections.clone())
+        .await
+        .unwrap();
+    CorrelationEngine::compile(pack.correlations, &pack.detections, 0)
+        .await
+        .unwrap();
 }
 
 #[test]
 fn the_embedded_pack_is_the_folder() {
-    let embedded: BTreeSet<String> = embedded_rules()
-        .unwrap()
-        .into_iter()
-        .map(|r| r.meta.id)
-        .collect();
-    let folder: BTreeSet<String> = pack().into_iter().map(|r| r.meta.id).collect();
-    assert_eq!(embedded, folder);
+    let ids = |pack: RulePack| -> BTreeSet<String> {
+        let detections = pack.detections.into_iter().map(|rule| rule.meta.id);
+        detections
+            .chain(pack.correlations.into_iter().map(|rule| rule.meta.id))
+            .collect()
+    };
+    assert_eq!(ids(embedded_pack().unwrap()), ids(pack()));
 }
 
 #[test]
@@ -40,10 +72,10 @@ fn every_stratus_technique_with_a_cloudtrail_footprint_is_detected() {
         .map(str::trim)
         .filter(|line| !line.is_empty() && !line.starts_with('#'))
         .collect();
-    let rules = pack();
+    let rules = all_meta();
     let named: BTreeSet<&str> = rules
         .iter()
-        .flat_map(|r| r.meta.stratus.iter().map(String::as_str))
+        .flat_map(|(meta, _)| meta.stratus.iter().map(String::as_str))
         .collect();
     let undetected: Vec<&&str> = catalog.difference(&named).collect();
     assert!(
@@ -59,8 +91,8 @@ fn every_stratus_technique_with_a_cloudtrail_footprint_is_detected() {
 
 #[test]
 fn every_cloudtrail_tactic_is_covered() {
-    let rules = pack();
-    let by_tactic = coverage(&rules);
+    let detections = pack().detections;
+    let by_tactic = coverage(&detections);
     let missing: Vec<&&str> = CLOUDTRAIL_TACTICS
         .iter()
         .filter(|tactic| !by_tactic.contains_key(**tactic))
@@ -70,8 +102,7 @@ fn every_cloudtrail_tactic_is_covered() {
 
 #[test]
 fn every_rule_is_documented_for_an_analyst() {
-    for rule in pack() {
-        let meta = &rule.meta;
+    for (meta, file) in all_meta() {
         assert!(
             meta.description.len() >= 80,
             "{}: description too thin",
@@ -86,7 +117,7 @@ fn every_rule_is_documented_for_an_analyst() {
         assert!(meta.runbook.is_some(), "{}: no runbook line", meta.id);
         let expected_file = meta.id.rsplit('.').next().unwrap();
         assert_eq!(
-            rule.file.file_stem().unwrap(),
+            file.file_stem().unwrap(),
             expected_file,
             "{}: file name differs from id",
             meta.id

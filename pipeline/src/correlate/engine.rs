@@ -58,8 +58,10 @@ pub struct Signal {
     pub value: Option<String>,
     /// Who and where, for the alert.
     pub context: EventContext,
-    /// The CloudTrail record (absent for chained signals).
-    pub record: Option<Map<String, Value>>,
+    /// CloudTrail eventIDs behind the signal: its own, or those of a chained alert.
+    pub event_ids: Vec<String>,
+    /// The CloudTrail records behind it (a chained alert's first ones).
+    pub records: Vec<Map<String, Value>>,
 }
 
 /// Per-correlation state: what a checkpoint saves.
@@ -315,7 +317,8 @@ impl CorrelationEngine {
                     group,
                     value,
                     context: EventContext::of(&hit.record),
-                    record: Some(hit.record.clone()),
+                    event_ids: vec![hit.event_id.clone()],
+                    records: vec![hit.record.clone()],
                 });
             }
             let id = compiled.rule.meta.id.clone();
@@ -408,7 +411,8 @@ impl CorrelationEngine {
                 region: alert.region.clone(),
                 source_ip: alert.source_ip.clone(),
             },
-            record: None,
+            event_ids: alert.event_ids.clone(),
+            records: alert.events.clone(),
         }
     }
 
@@ -526,27 +530,42 @@ fn process(rule: &CorrelationRule, state: &mut CorrelationState, signal: Signal)
             while window.front().is_some_and(|s| s.time < newest - timespan) {
                 window.pop_front();
             }
-            if !is_last {
+            if !is_last && !window.iter().any(|s| s.source == last_step) {
                 return Vec::new();
             }
-            // Backwards from the newest signal: the latest signal of each earlier step.
-            let mut chain = vec![window.len() - 1];
-            let mut before = window.len() - 1;
-            for step in (0..last_step).rev() {
-                match (0..before).rev().find(|&i| window[i].source == step) {
-                    Some(found) => {
-                        chain.push(found);
-                        before = found;
-                    }
-                    None => return Vec::new(),
-                }
-            }
-            chain.reverse();
+            // A chain may end at any last-step signal: with times to the second, an earlier
+            // step can be processed after a later one of the same second.
+            let ends: Vec<usize> = (0..window.len())
+                .rev()
+                .filter(|&i| window[i].source == last_step)
+                .collect();
+            let Some(chain) = ends
+                .into_iter()
+                .find_map(|end| ordered_chain(window, end, last_step))
+            else {
+                return Vec::new();
+            };
             let members: Vec<Signal> = chain.iter().map(|&i| window[i].clone()).collect();
             window.clear();
             vec![correlation_alert(rule, &members)]
         }
     }
+}
+
+/// The chain of one signal per step ending at `end`, each step no later in event time than
+/// the next (ties count as in order), taking the latest candidate for each earlier step.
+fn ordered_chain(window: &VecDeque<Signal>, end: usize, last_step: usize) -> Option<Vec<usize>> {
+    let mut chain = vec![end];
+    let mut bound = window[end].time;
+    for step in (0..last_step).rev() {
+        let found = (0..window.len())
+            .filter(|&i| window[i].source == step && window[i].time <= bound && !chain.contains(&i))
+            .max_by_key(|&i| (window[i].time, i))?;
+        chain.push(found);
+        bound = window[found].time;
+    }
+    chain.reverse();
+    Some(chain)
 }
 
 /// For conditions judged at window close: judges every window of `window` closed by `upto`.
@@ -595,7 +614,11 @@ fn measure<'a>(rule: &CorrelationRule, signals: impl Iterator<Item = &'a Signal>
 fn correlation_alert(rule: &CorrelationRule, members: &[Signal]) -> Alert {
     let first = &members[0];
     let last = &members[members.len() - 1];
-    let group_key = first.group.join("\u{1f}");
+    let group_key = if rule.spec.kind == CorrelationKind::NewTerms {
+        first.value.clone().unwrap_or_default()
+    } else {
+        first.group.join("\u{1f}")
+    };
     let mut hasher = Xxh3::new();
     for part in [
         rule.meta.id.as_str(),
@@ -604,6 +627,12 @@ fn correlation_alert(rule: &CorrelationRule, members: &[Signal]) -> Alert {
     ] {
         hasher.update(part.as_bytes());
         hasher.update(&[0]);
+    }
+    let mut event_ids: Vec<String> = Vec::new();
+    for id in members.iter().flat_map(|s| &s.event_ids) {
+        if !event_ids.contains(id) {
+            event_ids.push(id.clone());
+        }
     }
     let mut fields = Map::new();
     let names = group_names(rule);
@@ -668,10 +697,10 @@ fn correlation_alert(rule: &CorrelationRule, members: &[Signal]) -> Alert {
             techniques: rule.meta.techniques.clone(),
         },
         dedup_key: Some(group_key.replace('\u{1f}', ",")),
-        event_ids: members.iter().map(|s| s.event_id.clone()).collect(),
+        event_ids: event_ids.clone(),
         first_event_time: format_millis(first.time),
         last_event_time: format_millis(last.time),
-        count: members.len() as u64,
+        count: event_ids.len() as u64,
         actor: context.actor.clone(),
         account: context.account.clone(),
         region: context.region.clone(),
@@ -680,7 +709,7 @@ fn correlation_alert(rule: &CorrelationRule, members: &[Signal]) -> Alert {
         fields: Some(fields),
         events: members
             .iter()
-            .filter_map(|s| s.record.clone())
+            .flat_map(|s| s.records.iter().cloned())
             .take(MAX_EVENTS_PER_ALERT)
             .collect(),
     }

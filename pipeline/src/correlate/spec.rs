@@ -217,6 +217,11 @@ impl CorrelationRule {
                 if spec.fields.is_empty() {
                     return Err(fail("new_terms needs fields, the value tuple".into()));
                 }
+                if !spec.group_by.is_empty() {
+                    let reason =
+                        "new_terms takes fields, not group_by: its alerts group by the fields";
+                    return Err(fail(reason.into()));
+                }
             }
         }
         if spec.kind != CorrelationKind::NewTerms && spec.group_by.is_empty() {

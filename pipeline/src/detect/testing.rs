@@ -179,13 +179,20 @@ async fn correlation_checks(
         tests.should_match.len(),
         tests.should_not_match.len(),
     )];
+    // A signal-only correlation is tested on what it raises, so it alerts here.
+    let mut tested_pack = pack.clone();
+    for rule in &mut tested_pack.correlations {
+        if rule.meta.id == correlation.meta.id {
+            rule.meta.signal_only = false;
+        }
+    }
     let mut alerts = Vec::new();
     for (expect_match, scenarios) in [
         (true, &tests.should_match),
         (false, &tests.should_not_match),
     ] {
         for (index, events) in scenarios.iter().enumerate() {
-            let found = scenario_alerts(pack, events)
+            let found = scenario_alerts(&tested_pack, events)
                 .await?
                 .into_iter()
                 .filter(|alert| alert.rule_id == correlation.meta.id)
