@@ -234,14 +234,25 @@ async fn execute(cli: Cli) -> Result<ExitCode> {
         Command::Rules {
             command: RulesCommand::List { rules },
         } => {
-            for rule in load_rules(rules.as_ref())? {
-                let meta = &rule.meta;
+            let pack = load_pack_or_embedded(rules.as_ref())?;
+            let detections = pack.detections.iter().map(|rule| {
+                let kind = if rule.meta.signal_only {
+                    "signal"
+                } else {
+                    "detection"
+                };
+                (kind, &rule.meta)
+            });
+            let correlations = pack
+                .correlations
+                .iter()
+                .map(|rule| ("correlation", &rule.meta));
+            println!("id\tkind\tseverity\ttactics\ttitle");
+            for (kind, meta) in detections.chain(correlations) {
+                let tactics = meta.tactics.join(",");
                 println!(
-                    "{}\t{}\t{}\t{}",
-                    meta.id,
-                    meta.severity,
-                    meta.tactics.join(","),
-                    meta.title
+                    "{}\t{kind}\t{}\t{tactics}\t{}",
+                    meta.id, meta.severity, meta.title
                 );
             }
             Ok(ExitCode::SUCCESS)
