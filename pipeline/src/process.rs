@@ -1,6 +1,7 @@
 //! The per-batch processing shared by every mode (local files, tests, and later the queue):
 //! detections, exceptions, deduplication and correlations, driven by an event-time watermark.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -59,6 +60,8 @@ pub struct Processor {
     late_events: u64,
     suppressed: Vec<SuppressedMatch>,
     suppressed_total: u64,
+    /// (rule, eventID) of recent immediate alerts, with the event time.
+    alerted: HashMap<(String, String), i64>,
 }
 
 impl Processor {
@@ -79,6 +82,7 @@ impl Processor {
             late_events: 0,
             suppressed: Vec::new(),
             suppressed_total: 0,
+            alerted: HashMap::new(),
         }
     }
 
@@ -166,12 +170,23 @@ impl Processor {
             for hit in hits {
                 if hit.is_deduplicated() {
                     self.deduplicator.add(hit);
-                } else {
+                } else if self
+                    .alerted
+                    .insert(
+                        (hit.rule.meta.id.clone(), hit.event_id.clone()),
+                        hit.event_millis,
+                    )
+                    .is_none()
+                {
+                    // A CloudTrail record delivered twice (or by two trails) alerts once.
                     alerts.push(single_alert(&hit));
                 }
             }
         }
         if let Some(watermark) = self.watermark() {
+            // Duplicates arrive within the lateness; older entries can go.
+            let horizon = watermark.saturating_sub(self.lateness_ms);
+            self.alerted.retain(|_, time| *time >= horizon);
             alerts.extend(self.deduplicator.advance(watermark));
             alerts.extend(self.correlations.advance(watermark));
         }

@@ -970,3 +970,18 @@ async fn temporal_ordered_accepts_steps_in_the_same_second() {
     assert_eq!(fired.len(), 1, "{alerts:?}");
     assert_eq!(fired[0].event_ids, ["zz-fail", "ok0"]);
 }
+
+/// A CloudTrail record delivered twice raises one alert.
+#[tokio::test]
+async fn a_duplicated_record_alerts_once() {
+    let stop = event(
+        "s1",
+        0.0,
+        "StopLogging",
+        Some("eve"),
+        "203.0.113.9",
+        "us-east-1",
+    );
+    let alerts = run(Vec::new(), &[stop.clone(), stop.clone()], 1, LATENESS).await;
+    assert_eq!(of_rule(&alerts, "stop").len(), 1);
+}

@@ -121,6 +121,10 @@ pub struct Rule {
     pub sql_line: usize,
 }
 
+/// The dedup key of a rule with a `dedup_period` and no `dedup_key`: the actor.
+pub const DEFAULT_DEDUP_KEY: &[&str] =
+    &["coalesce(useridentity.arn, useridentity.principalid, useridentity.invokedby)"];
+
 /// The table rules read from.
 pub const RULE_TABLE: &str = "cloudtrail";
 
@@ -176,6 +180,13 @@ impl Rule {
         }
         let selects_all =
             validate_sql(&sql).map_err(|(line, reason)| error(sql_line + line - 1, reason))?;
+        let mut meta = meta;
+        if dedup_period.is_some() && meta.dedup_key.is_empty() {
+            meta.dedup_key = DEFAULT_DEDUP_KEY
+                .iter()
+                .map(|expr| expr.to_string())
+                .collect();
+        }
         Ok(Self {
             meta,
             sql,
@@ -205,8 +216,8 @@ impl Rule {
 
 /// Checks the metadata shared by detections and correlations.
 pub fn validate_meta(meta: &RuleMeta) -> Result<(), String> {
-    if meta.dedup_period.is_some() == meta.dedup_key.is_empty() {
-        return Err("dedup_key and dedup_period go together".into());
+    if meta.dedup_period.is_none() && !meta.dedup_key.is_empty() {
+        return Err("dedup_key needs a dedup_period".into());
     }
     if meta.threshold.is_some() && meta.dedup_period.is_none() {
         return Err("threshold needs a dedup_key and dedup_period".into());
@@ -475,6 +486,27 @@ techniques = ["T1562.008"]
         )
         .unwrap_err();
         assert!(error.to_string().contains("unknown field"), "{error}");
+    }
+
+    #[test]
+    fn a_dedup_period_alone_dedups_by_actor() {
+        let header = HEADER.replace("*/", "dedup_period = \"1h\"\n*/");
+        let rule = Rule::parse(
+            Path::new("r.sql"),
+            &format!("{header}SELECT * FROM cloudtrail WHERE true"),
+        )
+        .unwrap();
+        assert_eq!(rule.meta.dedup_key, DEFAULT_DEDUP_KEY);
+        let header = HEADER.replace("*/", "dedup_key = [\"eventname\"]\n*/");
+        let error = Rule::parse(
+            Path::new("r.sql"),
+            &format!("{header}SELECT * FROM cloudtrail WHERE true"),
+        )
+        .unwrap_err();
+        assert!(
+            error.to_string().contains("dedup_key needs a dedup_period"),
+            "{error}"
+        );
     }
 
     #[test]
