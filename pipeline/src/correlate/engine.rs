@@ -60,8 +60,9 @@ pub struct Signal {
     pub context: EventContext,
     /// CloudTrail eventIDs behind the signal: its own, or those of a chained alert.
     pub event_ids: Vec<String>,
-    /// The CloudTrail records behind it (a chained alert's first ones).
-    pub records: Vec<Map<String, Value>>,
+    /// The CloudTrail records behind it (a chained alert's first ones), as compact JSON:
+    /// signals wait for the watermark, and text is several times smaller than a JSON tree.
+    pub records: Vec<String>,
 }
 
 /// Per-correlation state: what a checkpoint saves.
@@ -318,7 +319,7 @@ impl CorrelationEngine {
                     value,
                     context: EventContext::of(&hit.record),
                     event_ids: vec![hit.event_id.clone()],
-                    records: vec![hit.record.clone()],
+                    records: vec![Value::Object(hit.record.clone()).to_string()],
                 });
             }
             let id = compiled.rule.meta.id.clone();
@@ -412,7 +413,11 @@ impl CorrelationEngine {
                 source_ip: alert.source_ip.clone(),
             },
             event_ids: alert.event_ids.clone(),
-            records: alert.events.clone(),
+            records: alert
+                .events
+                .iter()
+                .map(|record| Value::Object(record.clone()).to_string())
+                .collect(),
         }
     }
 
@@ -709,8 +714,9 @@ fn correlation_alert(rule: &CorrelationRule, members: &[Signal]) -> Alert {
         fields: Some(fields),
         events: members
             .iter()
-            .flat_map(|s| s.records.iter().cloned())
+            .flat_map(|s| &s.records)
             .take(MAX_EVENTS_PER_ALERT)
+            .filter_map(|record| serde_json::from_str(record).ok())
             .collect(),
     }
 }
