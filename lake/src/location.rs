@@ -4,6 +4,7 @@ use std::path::Path as FsPath;
 use std::sync::Arc;
 
 use object_store::ObjectStore;
+use object_store::aws::AmazonS3Builder;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path;
 use url::Url;
@@ -36,6 +37,7 @@ impl LakeLocation {
             && url.scheme().len() > 1
         {
             return match url.scheme() {
+                "s3" => Self::open_s3(location, &url),
                 "file" => {
                     let path = url
                         .to_file_path()
@@ -43,11 +45,54 @@ impl LakeLocation {
                     Self::open_folder(&path)
                 }
                 scheme => Err(invalid(format!(
-                    "unsupported scheme '{scheme}' (supported: a folder, file://)"
+                    "unsupported scheme '{scheme}' (supported: a folder, file://, s3://)"
                 ))),
             };
         }
         Self::open_folder(FsPath::new(location))
+    }
+
+    /// An S3 bucket and prefix. Credentials and region come from the standard environment
+    /// (`AWS_ACCESS_KEY_ID`, `AWS_REGION`, web identity, container or instance metadata);
+    /// `AWS_ENDPOINT_URL` (or `AWS_ENDPOINT_URL_S3`) points at an S3-compatible store, reached
+    /// with path-style requests, over plain HTTP when the endpoint says so.
+    fn open_s3(location: &str, url: &Url) -> Result<Self> {
+        let invalid = |reason: String| LakeError::InvalidLocation {
+            location: location.to_string(),
+            reason,
+        };
+        let bucket = url
+            .host_str()
+            .filter(|bucket| !bucket.is_empty())
+            .ok_or_else(|| invalid("no bucket".into()))?;
+        let mut builder = AmazonS3Builder::from_env().with_bucket_name(bucket);
+        let endpoint =
+            std::env::var("AWS_ENDPOINT_URL_S3").or_else(|_| std::env::var("AWS_ENDPOINT_URL"));
+        if let Ok(endpoint) = endpoint {
+            builder = builder
+                .with_endpoint(&endpoint)
+                .with_allow_http(endpoint.starts_with("http://"))
+                .with_virtual_hosted_style_request(false);
+        }
+        let store = builder.build().map_err(|source| LakeError::ObjectStore {
+            path: location.to_string(),
+            source,
+        })?;
+        let prefix = url.path().trim_matches('/');
+        let url = Url::parse(&format!(
+            "s3://{bucket}/{}",
+            if prefix.is_empty() {
+                String::new()
+            } else {
+                format!("{prefix}/")
+            }
+        ))
+        .map_err(|error| invalid(error.to_string()))?;
+        Ok(Self {
+            store: Arc::new(store),
+            root: Path::from(prefix),
+            url,
+        })
     }
 
     fn open_folder(folder: &FsPath) -> Result<Self> {

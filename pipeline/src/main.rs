@@ -30,10 +30,10 @@ struct Cli {
 enum Command {
     /// Process CloudTrail files: write the Parquet lake and print alerts.
     Run {
-        /// A CloudTrail file or folder (walked recursively); repeatable.
+        /// A CloudTrail file, folder (walked recursively) or s3://bucket/prefix; repeatable.
         #[arg(long = "input", required = true)]
-        inputs: Vec<PathBuf>,
-        /// Lake location: a folder or a file:// URL.
+        inputs: Vec<String>,
+        /// Lake location: a folder, a file:// URL or s3://bucket/prefix.
         #[arg(long)]
         lake: String,
         /// Rules folder; without it, the rule pack built into the binary.

@@ -2,7 +2,6 @@
 //! the lake and hand alerts to the sink. Decoding runs on a blocking thread per source while
 //! detection and lake writing consume its batches.
 
-use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
@@ -18,13 +17,14 @@ use crate::error::{PipelineError, Result};
 use crate::internal_events::{Counters, InternalEvent};
 use crate::process::{Processor, SuppressedMatch};
 use crate::sinks::AlertSink;
-use crate::sources::files::{FileSource, discover, skip_by_path};
+use crate::sources::files::skip_by_path;
+use crate::sources::{Source, discover};
 
 /// Settings of a run over local files.
 #[derive(Debug, Clone)]
 pub struct RunConfig {
     /// Files and folders to read (folders recursively).
-    pub inputs: Vec<PathBuf>,
+    pub inputs: Vec<String>,
     /// Decoder settings.
     pub decode: DecodeConfig,
     /// Lake writer settings.
@@ -100,15 +100,12 @@ pub async fn run_files(
             "no correlation checkpoint: new_terms history seeded from the lake"
         );
     }
-    let discovered = discover(&config.inputs);
+    let discovered = discover(&config.inputs).await;
     for (path, reason) in &discovered.unreadable {
-        counters.emit(InternalEvent::SourceFailed {
-            uri: &path.display().to_string(),
-            reason,
-        });
+        counters.emit(InternalEvent::SourceFailed { uri: path, reason });
     }
     let mut writer = LakeWriter::new(location.clone(), config.writer.clone());
-    for source in &discovered.files {
+    for source in &discovered.sources {
         process_source(
             source,
             config,
@@ -126,7 +123,7 @@ pub async fn run_files(
     let lake = writer.finish().await?;
     let stats = processor.stats();
     Ok(RunSummary {
-        files: (discovered.files.len() + discovered.unreadable.len()) as u64,
+        files: (discovered.sources.len() + discovered.unreadable.len()) as u64,
         events: counters.events.load(Ordering::Relaxed),
         rejected: counters.records_quarantined.load(Ordering::Relaxed),
         skipped: counters.sources_skipped_total(),
@@ -199,7 +196,7 @@ pub async fn save_checkpoint(location: &LakeLocation, processor: &mut Processor)
 
 #[allow(clippy::too_many_arguments)]
 async fn process_source(
-    source: &FileSource,
+    source: &Source,
     config: &RunConfig,
     location: &LakeLocation,
     processor: &mut Processor,
@@ -208,28 +205,21 @@ async fn process_source(
     counters: &Counters,
 ) -> Result<()> {
     let uri = source.uri();
-    if let Some(reason) = skip_by_path(&source.path) {
+    if let Some(reason) = skip_by_path(&source.layout_path()) {
         counters.emit(InternalEvent::SourceSkipped {
             uri: &uri,
             reason: reason.name(),
         });
         return Ok(());
     }
-    let id_source = source.clone();
-    let source_id = match tokio::task::spawn_blocking(move || id_source.content_id()).await {
-        Ok(Ok(id)) => id,
-        Ok(Err(error)) => {
+    let source_id = match source.content_id().await {
+        Ok(id) => id,
+        Err(error) => {
             counters.emit(InternalEvent::SourceFailed {
                 uri: &uri,
                 reason: &error.to_string(),
             });
             return Ok(());
-        }
-        Err(join_error) => {
-            return Err(PipelineError::Input {
-                path: source.path.clone(),
-                source: join_error.into(),
-            });
         }
     };
     let write_to_lake = match writer.begin_source(&source_id, &uri).await? {
@@ -240,15 +230,23 @@ async fn process_source(
         }
     };
 
+    let reader = match source.open().await {
+        Ok(reader) => reader,
+        Err(error) => {
+            counters.emit(InternalEvent::SourceFailed {
+                uri: &uri,
+                reason: &format!("cannot open: {error}"),
+            });
+            return Ok(());
+        }
+    };
     let (batches_tx, mut batches_rx) = mpsc::channel(2);
-    let decode_source = source.clone();
     let decode_uri = uri.clone();
     let decode_config = config.decode.clone();
-    let decoding = tokio::task::spawn_blocking(move || -> std::io::Result<DecodeReport> {
-        let reader = decode_source.open()?;
-        Ok(decode(reader, &decode_uri, &decode_config, |batch| {
+    let decoding = tokio::task::spawn_blocking(move || {
+        decode(reader, &decode_uri, &decode_config, |batch| {
             batches_tx.blocking_send(batch).is_ok()
-        }))
+        })
     });
     while let Some(batch) = batches_rx.recv().await {
         send_all(processor.process(&batch)?, sink, counters)?;
@@ -256,22 +254,10 @@ async fn process_source(
             writer.write(&source_id, &batch).await?;
         }
     }
-    let report = match decoding.await {
-        Ok(Ok(report)) => report,
-        Ok(Err(error)) => {
-            counters.emit(InternalEvent::SourceFailed {
-                uri: &uri,
-                reason: &format!("cannot open: {error}"),
-            });
-            return Ok(());
-        }
-        Err(join_error) => {
-            return Err(PipelineError::Input {
-                path: source.path.clone(),
-                source: join_error.into(),
-            });
-        }
-    };
+    let report = decoding.await.map_err(|join_error| PipelineError::Input {
+        path: uri.clone().into(),
+        source: join_error.into(),
+    })?;
     record_report(&report, &uri, &source_id, location, counters).await?;
     let suppressed = processor.take_suppressed();
     if !suppressed.is_empty() {

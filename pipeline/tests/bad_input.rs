@@ -79,7 +79,7 @@ async fn broken_inputs_are_reported_and_the_run_goes_on() {
     let mut sink = JsonLinesSink::writer("test", Box::new(std::io::sink()));
     let counters = Counters::default();
     let config = RunConfig {
-        inputs: vec![input.path().to_path_buf()],
+        inputs: vec![input.path().display().to_string()],
         decode: DecodeConfig::default(),
         writer: LakeWriterConfig::default(),
     };

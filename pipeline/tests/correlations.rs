@@ -852,7 +852,7 @@ async fn new_terms_history_is_bootstrapped_from_the_lake() {
     )
     .unwrap();
     let config = |dir: &Path| RunConfig {
-        inputs: vec![dir.to_path_buf()],
+        inputs: vec![dir.display().to_string()],
         decode: DecodeConfig::default(),
         writer: LakeWriterConfig::default(),
     };

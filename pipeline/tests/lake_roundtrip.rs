@@ -66,7 +66,7 @@ async fn run_samples(lake_dir: &Path, config: RunConfig) -> (RunSummary, Vec<Ale
 
 fn samples_config() -> RunConfig {
     RunConfig {
-        inputs: vec![project("samples/cloudtrail")],
+        inputs: vec![project("samples/cloudtrail").display().to_string()],
         decode: DecodeConfig::default(),
         writer: LakeWriterConfig::default(),
     }

@@ -85,20 +85,14 @@ pub fn discover(inputs: &[PathBuf]) -> Discovered {
             }
         }
     }
-    // CloudTrail names files by their delivery period: reading them in that order keeps the
-    // event-time watermark honest (few late events) across accounts and regions. Files
-    // without such a name follow, in path order.
-    found.files.sort_by_key(|file| {
-        let time = delivery_time(&file.path);
-        (time.is_none(), time.map(str::to_string), file.path.clone())
-    });
+    found.files.sort();
     found.files.dedup();
     found
 }
 
 /// The `YYYYMMDDTHHMMZ` period in a CloudTrail log file name
 /// (`<account>_CloudTrail_<region>_20250309T1645Z_<id>.json.gz`); `None` for other names.
-fn delivery_time(path: &Path) -> Option<&str> {
+pub fn delivery_time(path: &Path) -> Option<&str> {
     let name = path.file_name()?.to_str()?;
     name.split('_').find(|part| {
         part.len() == 14
@@ -162,40 +156,6 @@ mod tests {
         .read_to_string(&mut text)
         .unwrap();
         assert_eq!(text, "[]");
-    }
-
-    #[test]
-    fn cloudtrail_files_are_read_in_delivery_order() {
-        let dir = tempfile::tempdir().unwrap();
-        let names = [
-            "a/111_CloudTrail_us-east-1_20250309T1700Z_x.json.gz",
-            "b/222_CloudTrail_eu-west-1_20250309T1645Z_y.json.gz",
-            "c/notes.json",
-        ];
-        for name in names {
-            let path = dir.path().join(name);
-            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            std::fs::write(path, "[]").unwrap();
-        }
-        let order: Vec<String> = discover(&[dir.path().to_path_buf()])
-            .files
-            .iter()
-            .map(|file| {
-                file.path
-                    .file_name()
-                    .unwrap()
-                    .to_string_lossy()
-                    .into_owned()
-            })
-            .collect();
-        assert_eq!(
-            order,
-            [
-                "222_CloudTrail_eu-west-1_20250309T1645Z_y.json.gz",
-                "111_CloudTrail_us-east-1_20250309T1700Z_x.json.gz",
-                "notes.json"
-            ]
-        );
     }
 
     #[test]
