@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # trailhound's whole test suite, runnable on a fresh machine: installs the Python tools the
-# checks need into a cached virtualenv, builds, lints, runs the Rust tests, the rule tests,
+# checks need into a cached virtualenv, starts the AWS-protocol emulator (moto's server) on
+# 127.0.0.1, builds, lints, runs the Rust tests (the emulator ones included), the rule tests,
 # and an end-to-end run whose lake is read back by pyarrow and DuckDB.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,7 +11,12 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/trailhound-target}"
 export CARGO_TERM_COLOR=never
 venv="${TRAILHOUND_VENV:-$HOME/.cache/trailhound-venv}"
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+moto_pid=
+cleanup() {
+  [ -n "$moto_pid" ] && kill "$moto_pid" 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
 
 step() { printf '\n== %s\n' "$*"; }
 
@@ -24,13 +30,24 @@ if [ ! -x "$venv/bin/python" ]; then
 fi
 "$venv/bin/pip" install --quiet --disable-pip-version-check -r scripts/requirements-test.txt
 
+step "AWS emulator"
+port=$("$venv/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+"$venv/bin/moto_server" -H 127.0.0.1 -p "$port" > "$work/moto.log" 2>&1 &
+moto_pid=$!
+for _ in $(seq 1 100); do
+  "$venv/bin/python" -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$port/moto-api/')" 2>/dev/null && break
+  sleep 0.2
+done
+export AWS_ENDPOINT_URL="http://127.0.0.1:$port" AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1
+echo "moto server on $AWS_ENDPOINT_URL"
+
 step "format and lint"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 
 step "rust tests"
 cargo build --workspace --all-targets --quiet
-cargo test --workspace 2>&1 | tee "$work/cargo-test.log"
+cargo test --workspace -- --include-ignored 2>&1 | tee "$work/cargo-test.log"
 rust_passed=$(grep -E '^test result:' "$work/cargo-test.log" | awk '{sum += $4} END {print sum + 0}')
 rust_failed=$(grep -E '^test result:' "$work/cargo-test.log" | awk '{sum += $6} END {print sum + 0}')
 
