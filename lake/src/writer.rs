@@ -110,6 +110,8 @@ pub enum SourceStatus {
     New,
     /// Already durable in the lake (a previous run wrote it).
     AlreadyIngested(LedgerEntry),
+    /// Already being written by this writer (the same content twice in one run).
+    InProgress,
 }
 
 /// What a writer did, for the run summary and the metrics.
@@ -182,6 +184,9 @@ impl LakeWriter {
         source_id: &str,
         source_uri: &str,
     ) -> Result<SourceStatus> {
+        if self.sources.contains_key(source_id) {
+            return Ok(SourceStatus::InProgress);
+        }
         let path = self
             .location
             .path(&format!("{LEDGER_DIR}/{source_id}.json"));
@@ -288,12 +293,18 @@ impl LakeWriter {
 
     /// Writes every buffered partition and the remaining ledger entries.
     pub async fn finish(mut self) -> Result<WriteStats> {
+        self.flush().await?;
+        Ok(self.stats)
+    }
+
+    /// Writes every buffered partition now and commits the ledger entries of the sources
+    /// that ended: after it returns, every ended source is durable.
+    pub async fn flush(&mut self) -> Result<()> {
         let partitions: Vec<Partition> = self.partitions.keys().copied().collect();
         for partition in partitions {
             self.flush_partition(partition).await?;
         }
-        self.commit_finished_sources().await?;
-        Ok(self.stats)
+        self.commit_finished_sources().await
     }
 
     async fn flush_partition(&mut self, partition: Partition) -> Result<()> {

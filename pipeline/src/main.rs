@@ -14,9 +14,11 @@ use pipeline::detect::{Rule, RulePack, embedded_pack, embedded_rules, load_pack,
 use pipeline::exceptions::ExceptionSet;
 use pipeline::internal_events::Counters;
 use pipeline::process::Processor;
+use pipeline::run::restore_checkpoint;
 use pipeline::run::{RunConfig, run_files};
 use pipeline::sinks::AlertSink;
 use pipeline::sinks::jsonl::JsonLinesSink;
+use pipeline::sources::sqs::{self, SqsConfig};
 
 /// trailhound: CloudTrail detection engine and data lake.
 #[derive(Parser)]
@@ -31,8 +33,17 @@ enum Command {
     /// Process CloudTrail files: write the Parquet lake and print alerts.
     Run {
         /// A CloudTrail file, folder (walked recursively) or s3://bucket/prefix; repeatable.
-        #[arg(long = "input", required = true)]
+        #[arg(long = "input", required_unless_present = "sqs_queue_url")]
         inputs: Vec<String>,
+        /// Consume S3 object notifications from this SQS queue instead of reading inputs.
+        #[arg(long)]
+        sqs_queue_url: Option<String>,
+        /// With --sqs-queue-url: stop after this many consecutive empty receives.
+        #[arg(long)]
+        max_empty_receives: Option<u32>,
+        /// With --sqs-queue-url: long-poll wait per receive, in seconds (0 to 20).
+        #[arg(long, default_value_t = 20)]
+        wait_seconds: i32,
         /// Lake location: a folder, a file:// URL or s3://bucket/prefix.
         #[arg(long)]
         lake: String,
@@ -191,6 +202,9 @@ async fn execute(cli: Cli) -> Result<ExitCode> {
             batch_rows,
             lateness,
             exceptions,
+            sqs_queue_url,
+            max_empty_receives,
+            wait_seconds,
         } => {
             anyhow::ensure!(batch_rows > 0, "--batch-rows must be at least 1");
             let lateness = parse_duration(&lateness)
@@ -213,6 +227,36 @@ async fn execute(cli: Cli) -> Result<ExitCode> {
                 writer: lake::LakeWriterConfig::default(),
             };
             let counters = Counters::default();
+            if let Some(queue_url) = sqs_queue_url {
+                let sqs = SqsConfig {
+                    queue_url,
+                    wait_seconds,
+                    max_empty_receives,
+                };
+                let client = sqs::client().await;
+                restore_checkpoint(&location, &mut processor).await?;
+                let stats = sqs::consume(
+                    &client,
+                    &sqs,
+                    &config,
+                    &location,
+                    &mut processor,
+                    sink.as_mut(),
+                    &counters,
+                    sqs::shutdown_signal(),
+                )
+                .await
+                .context("the queue consumer stopped")?;
+                eprintln!(
+                    "trailhound: messages_received={} messages_deleted={} messages_failed={} events={} alerts={}",
+                    stats.received,
+                    stats.deleted,
+                    stats.failed,
+                    counters.events.load(std::sync::atomic::Ordering::Relaxed),
+                    counters.alerts()
+                );
+                return Ok(ExitCode::SUCCESS);
+            }
             let summary = run_files(&config, &location, &mut processor, sink.as_mut(), &counters)
                 .await
                 .context("the run stopped")?;

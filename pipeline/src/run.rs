@@ -137,7 +137,12 @@ pub async fn run_files(
     })
 }
 
-fn send_all(alerts: Vec<Alert>, sink: &mut dyn AlertSink, counters: &Counters) -> Result<()> {
+/// Hands alerts to the sink, counting each.
+pub(crate) fn send_all(
+    alerts: Vec<Alert>,
+    sink: &mut dyn AlertSink,
+    counters: &Counters,
+) -> Result<()> {
     for alert in alerts {
         counters.emit(InternalEvent::AlertRaised {
             rule_id: &alert.rule_id,
@@ -194,8 +199,9 @@ pub async fn save_checkpoint(location: &LakeLocation, processor: &mut Processor)
     Ok(())
 }
 
+/// Reads, decodes, detects and writes one source.
 #[allow(clippy::too_many_arguments)]
-async fn process_source(
+pub(crate) async fn process_source(
     source: &Source,
     config: &RunConfig,
     location: &LakeLocation,
@@ -224,7 +230,7 @@ async fn process_source(
     };
     let write_to_lake = match writer.begin_source(&source_id, &uri).await? {
         SourceStatus::New => true,
-        SourceStatus::AlreadyIngested(_) => {
+        SourceStatus::AlreadyIngested(_) | SourceStatus::InProgress => {
             counters.emit(InternalEvent::SourceAlreadyIngested { uri: &uri });
             false
         }

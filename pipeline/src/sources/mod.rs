@@ -5,6 +5,7 @@
 pub mod files;
 pub mod notifications;
 pub mod objects;
+pub mod sqs;
 
 use std::io::{self, Read};
 use std::path::PathBuf;

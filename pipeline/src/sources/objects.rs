@@ -29,11 +29,9 @@ impl ObjectSource {
     /// object is a new source; the same object listed twice is not).
     pub fn content_id(&self) -> String {
         let mut hasher = Xxh3::new();
-        for part in [
-            self.uri.as_str(),
-            self.meta.e_tag.as_deref().unwrap_or(""),
-            &self.meta.size.to_string(),
-        ] {
+        // Listings quote ETags, notifications do not: the same object must get the same id.
+        let etag = self.meta.e_tag.as_deref().unwrap_or("").trim_matches('"');
+        for part in [self.uri.as_str(), etag, &self.meta.size.to_string()] {
             hasher.update(part.as_bytes());
             hasher.update(&[0]);
         }
