@@ -2,8 +2,8 @@
 //! `scripts/test-all.sh`, which sets `AWS_ENDPOINT_URL`): CloudTrail objects in S3 layout are
 //! read from the bucket, and the lake is written to S3 through the same code as a folder.
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use datafusion::prelude::SessionContext;
@@ -18,24 +18,6 @@ use pipeline::internal_events::Counters;
 use pipeline::process::{DEFAULT_LATENESS, Processor};
 use pipeline::run::{RunConfig, RunSummary, run_files};
 use pipeline::sinks::jsonl::JsonLinesSink;
-
-fn endpoint() -> String {
-    std::env::var("AWS_ENDPOINT_URL")
-        .expect("AWS_ENDPOINT_URL names the emulator (scripts/test-all.sh starts it)")
-}
-
-/// Creates a bucket with a bare path-style PUT (the emulator needs no signature for it).
-fn create_bucket(bucket: &str) {
-    let address = endpoint()
-        .trim_start_matches("http://")
-        .trim_end_matches('/')
-        .to_string();
-    let mut stream = TcpStream::connect(&address).unwrap();
-    write!(stream, "PUT /{bucket} HTTP/1.1\r\nHost: {address}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
-}
 
 fn samples() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../samples/cloudtrail")
@@ -68,7 +50,7 @@ async fn run(inputs: Vec<String>, lake: &str) -> RunSummary {
 #[ignore = "needs the S3 emulator: run by scripts/test-all.sh"]
 async fn cloudtrail_objects_in_s3_go_to_an_s3_lake() {
     let bucket = format!("trailhound-{}", std::process::id());
-    create_bucket(&bucket);
+    common::create_bucket(&bucket);
     let store = LakeLocation::open(&format!("s3://{bucket}")).unwrap();
     let root = samples();
     let mut uploaded = 0;

@@ -2,8 +2,8 @@
 //! `scripts/test-all.sh`): notifications of every shape lead to their objects in the lake
 //! exactly once, duplicates add nothing, and a poison message ends in the dead-letter queue.
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -20,20 +20,6 @@ use pipeline::run::{RunConfig, run_files};
 use pipeline::sinks::jsonl::JsonLinesSink;
 use pipeline::sources::sqs::{self, SqsConfig};
 use serde_json::json;
-
-fn create_bucket(bucket: &str) {
-    let endpoint =
-        std::env::var("AWS_ENDPOINT_URL").expect("scripts/test-all.sh sets AWS_ENDPOINT_URL");
-    let address = endpoint
-        .trim_start_matches("http://")
-        .trim_end_matches('/')
-        .to_string();
-    let mut stream = TcpStream::connect(&address).unwrap();
-    write!(stream, "PUT /{bucket} HTTP/1.1\r\nHost: {address}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
-}
 
 fn sample_files() -> Vec<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -66,7 +52,7 @@ async fn pack_processor() -> Processor {
 #[ignore = "needs the AWS emulator: run by scripts/test-all.sh"]
 async fn notifications_of_every_shape_land_in_the_lake_once() {
     let bucket = format!("trail-sqs-{}", std::process::id());
-    create_bucket(&bucket);
+    common::create_bucket(&bucket);
     let store = LakeLocation::open(&format!("s3://{bucket}")).unwrap();
     let files = sample_files();
     let mut keys = Vec::new();

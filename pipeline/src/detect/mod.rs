@@ -28,17 +28,7 @@ pub struct RulePack {
 /// Loads every `*.sql` detection and `*.toml` correlation rule below `dir`.
 pub fn load_pack(dir: &Path) -> Result<RulePack> {
     let detections = load_rules_dir(dir)?;
-    let correlations = files_with_extension(dir, "toml")?
-        .iter()
-        .map(|file| {
-            let text = std::fs::read_to_string(file).map_err(|error| PipelineError::Rule {
-                file: file.clone(),
-                line: 0,
-                reason: error.to_string(),
-            })?;
-            CorrelationRule::parse(file, &text)
-        })
-        .collect::<Result<Vec<_>>>()?;
+    let correlations = parse_files(dir, "toml", CorrelationRule::parse)?;
     check_pack_ids(&detections, &correlations)?;
     Ok(RulePack {
         detections,
@@ -78,6 +68,25 @@ fn check_pack_ids(detections: &[Rule], correlations: &[CorrelationRule]) -> Resu
     Ok(())
 }
 
+/// Parses every file with `extension` below `dir` with `parse`.
+fn parse_files<T>(
+    dir: &Path,
+    extension: &str,
+    parse: impl Fn(&Path, &str) -> Result<T>,
+) -> Result<Vec<T>> {
+    files_with_extension(dir, extension)?
+        .iter()
+        .map(|file| {
+            let text = std::fs::read_to_string(file).map_err(|error| PipelineError::Rule {
+                file: file.clone(),
+                line: 0,
+                reason: error.to_string(),
+            })?;
+            parse(file, &text)
+        })
+        .collect()
+}
+
 fn files_with_extension(dir: &Path, extension: &str) -> Result<Vec<PathBuf>> {
     let mut files = Vec::new();
     for entry in walkdir::WalkDir::new(dir).follow_links(true) {
@@ -98,18 +107,7 @@ fn files_with_extension(dir: &Path, extension: &str) -> Result<Vec<PathBuf>> {
 
 /// Loads every `*.sql` rule below `dir` (recursively), sorted by path.
 pub fn load_rules_dir(dir: &Path) -> Result<Vec<Rule>> {
-    let files = files_with_extension(dir, "sql")?;
-    let rules = files
-        .iter()
-        .map(|file| {
-            let text = std::fs::read_to_string(file).map_err(|error| PipelineError::Rule {
-                file: file.clone(),
-                line: 0,
-                reason: error.to_string(),
-            })?;
-            Rule::parse(file, &text)
-        })
-        .collect::<Result<Vec<_>>>()?;
+    let rules = parse_files(dir, "sql", Rule::parse)?;
     check_unique_ids(&rules)?;
     Ok(rules)
 }

@@ -220,41 +220,26 @@ async fn correlation_checks(
 
 /// Every alert the whole pack raises on `events`, the correlation ones included.
 pub async fn scenario_alerts(pack: &RulePack, events: &[Value]) -> Result<Vec<Alert>, String> {
-    let mut processor = Processor::for_pack(pack.clone(), ExceptionSet::empty(), DEFAULT_LATENESS)
+    let processor = Processor::for_pack(pack.clone(), ExceptionSet::empty(), DEFAULT_LATENESS)
         .await
         .map_err(|error| error.to_string())?;
-    let text = serde_json::to_string(events).expect("JSON values serialise");
-    let mut batches = Vec::new();
-    let report = decode(
-        text.as_bytes(),
-        "test-scenario",
-        &DecodeConfig::default(),
-        |batch| {
-            batches.push(batch);
-            true
-        },
-    );
-    if let Some(quarantined) = report.quarantined.first() {
-        return Err(format!(
-            "a scenario event does not decode ({})",
-            quarantined.reason
-        ));
-    }
-    let mut alerts = Vec::new();
-    for batch in &batches {
-        alerts.extend(
-            processor
-                .process(batch)
-                .map_err(|error| error.to_string())?,
-        );
-    }
-    alerts.extend(processor.finish());
-    Ok(alerts)
+    process_json(processor, &Value::Array(events.to_vec()))
 }
 
 /// The alerts one test event produces, through the same decoder and processor as a run.
 pub fn alerts_for(engine: &Arc<DetectionEngine>, event: &Value) -> Result<Vec<Alert>, String> {
-    let text = serde_json::to_string(event).expect("JSON values serialise");
+    let processor = Processor::new(
+        engine.clone(),
+        CorrelationEngine::empty(),
+        ExceptionSet::empty(),
+        DEFAULT_LATENESS,
+    );
+    process_json(processor, event)
+}
+
+/// Decodes `json` (a record or an array of records) and runs it through `processor` to the end.
+fn process_json(mut processor: Processor, json: &Value) -> Result<Vec<Alert>, String> {
+    let text = serde_json::to_string(json).expect("JSON values serialise");
     let mut batches = Vec::new();
     let report = decode(
         text.as_bytes(),
@@ -268,12 +253,6 @@ pub fn alerts_for(engine: &Arc<DetectionEngine>, event: &Value) -> Result<Vec<Al
     if let Some(quarantined) = report.quarantined.first() {
         return Err(format!("event does not decode ({})", quarantined.reason));
     }
-    let mut processor = Processor::new(
-        engine.clone(),
-        CorrelationEngine::empty(),
-        ExceptionSet::empty(),
-        DEFAULT_LATENESS,
-    );
     let mut alerts = Vec::new();
     for batch in &batches {
         alerts.extend(
