@@ -13,10 +13,7 @@ fn collect(dir: &Path, found: &mut Vec<PathBuf>) {
             // Each folder is watched so rules added in new folders are embedded too.
             println!("cargo:rerun-if-changed={}", path.display());
             collect(&path, found);
-        } else if path
-            .extension()
-            .is_some_and(|ext| ext == "sql" || ext == "toml")
-        {
+        } else if path.extension().is_some_and(|ext| ext == "sql" || ext == "toml") {
             found.push(path);
         }
     }
@@ -33,11 +30,8 @@ fn main() {
     );
     for file in &files {
         println!("cargo:rerun-if-changed={}", file.display());
-        let relative = file
-            .strip_prefix(&root)
-            .expect("below the root")
-            .to_string_lossy()
-            .replace('\\', "/");
+        let relative =
+            file.strip_prefix(&root).expect("below the root").to_string_lossy().replace('\\', "/");
         let absolute = file.canonicalize().expect("rule files exist");
         code.push_str(&format!(
             "    ({relative:?}, include_str!({:?})),\n",

@@ -29,19 +29,16 @@ pub struct LakeLocation {
 impl LakeLocation {
     /// Opens a lake from a local folder path or a `file://` URL, creating the folder if needed.
     pub fn open(location: &str) -> Result<Self> {
-        let invalid = |reason: String| LakeError::InvalidLocation {
-            location: location.to_string(),
-            reason,
-        };
+        let invalid =
+            |reason: String| LakeError::InvalidLocation { location: location.to_string(), reason };
         if let Ok(url) = Url::parse(location)
             && url.scheme().len() > 1
         {
             return match url.scheme() {
                 "s3" => Self::open_s3(location, &url),
                 "file" => {
-                    let path = url
-                        .to_file_path()
-                        .map_err(|()| invalid("not a local path".into()))?;
+                    let path =
+                        url.to_file_path().map_err(|()| invalid("not a local path".into()))?;
                     Self::open_folder(&path)
                 }
                 scheme => Err(invalid(format!(
@@ -57,10 +54,8 @@ impl LakeLocation {
     /// `AWS_ENDPOINT_URL` (or `AWS_ENDPOINT_URL_S3`) points at an S3-compatible store, reached
     /// with path-style requests, over plain HTTP when the endpoint says so.
     fn open_s3(location: &str, url: &Url) -> Result<Self> {
-        let invalid = |reason: String| LakeError::InvalidLocation {
-            location: location.to_string(),
-            reason,
-        };
+        let invalid =
+            |reason: String| LakeError::InvalidLocation { location: location.to_string(), reason };
         let bucket = url
             .host_str()
             .filter(|bucket| !bucket.is_empty())
@@ -74,48 +69,30 @@ impl LakeLocation {
                 .with_allow_http(endpoint.starts_with("http://"))
                 .with_virtual_hosted_style_request(false);
         }
-        let store = builder.build().map_err(|source| LakeError::ObjectStore {
-            path: location.to_string(),
-            source,
-        })?;
+        let store = builder
+            .build()
+            .map_err(|source| LakeError::ObjectStore { path: location.to_string(), source })?;
         let prefix = url.path().trim_matches('/');
         let url = Url::parse(&format!(
             "s3://{bucket}/{}",
-            if prefix.is_empty() {
-                String::new()
-            } else {
-                format!("{prefix}/")
-            }
+            if prefix.is_empty() { String::new() } else { format!("{prefix}/") }
         ))
         .map_err(|error| invalid(error.to_string()))?;
-        Ok(Self {
-            store: Arc::new(store),
-            root: Path::from(prefix),
-            url,
-        })
+        Ok(Self { store: Arc::new(store), root: Path::from(prefix), url })
     }
 
     fn open_folder(folder: &FsPath) -> Result<Self> {
-        let io_error = |source| LakeError::Io {
-            path: folder.display().to_string(),
-            source,
-        };
+        let io_error = |source| LakeError::Io { path: folder.display().to_string(), source };
         std::fs::create_dir_all(folder).map_err(io_error)?;
         let folder = folder.canonicalize().map_err(io_error)?;
-        let store =
-            LocalFileSystem::new_with_prefix(&folder).map_err(|source| LakeError::ObjectStore {
-                path: folder.display().to_string(),
-                source,
-            })?;
+        let store = LocalFileSystem::new_with_prefix(&folder).map_err(|source| {
+            LakeError::ObjectStore { path: folder.display().to_string(), source }
+        })?;
         let url = Url::from_directory_path(&folder).map_err(|()| LakeError::InvalidLocation {
             location: folder.display().to_string(),
             reason: "not an absolute path".into(),
         })?;
-        Ok(Self {
-            store: Arc::new(store),
-            root: Path::default(),
-            url,
-        })
+        Ok(Self { store: Arc::new(store), root: Path::default(), url })
     }
 
     /// The object store holding the lake.
@@ -139,11 +116,7 @@ impl LakeLocation {
     /// URL of a folder below the lake root, ending in `/`.
     pub fn folder_url(&self, relative: &str) -> Url {
         let mut url = self.url.clone();
-        url.set_path(&format!(
-            "{}{}/",
-            self.url.path(),
-            relative.trim_matches('/')
-        ));
+        url.set_path(&format!("{}{}/", self.url.path(), relative.trim_matches('/')));
         url
     }
 }
@@ -157,23 +130,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let lake = LakeLocation::open(dir.path().join("lake").to_str().unwrap()).unwrap();
         assert!(dir.path().join("lake").is_dir());
-        assert_eq!(
-            lake.path("cloudtrail/dt=2025-01-01").as_ref(),
-            "cloudtrail/dt=2025-01-01"
-        );
-        assert!(
-            lake.folder_url("cloudtrail")
-                .as_str()
-                .ends_with("/lake/cloudtrail/")
-        );
+        assert_eq!(lake.path("cloudtrail/dt=2025-01-01").as_ref(), "cloudtrail/dt=2025-01-01");
+        assert!(lake.folder_url("cloudtrail").as_str().ends_with("/lake/cloudtrail/"));
     }
 
     #[test]
     fn rejects_unknown_schemes() {
         let error = LakeLocation::open("gopher://host/lake").unwrap_err();
-        assert!(
-            error.to_string().contains("unsupported scheme 'gopher'"),
-            "{error}"
-        );
+        assert!(error.to_string().contains("unsupported scheme 'gopher'"), "{error}");
     }
 }

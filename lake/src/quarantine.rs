@@ -60,20 +60,15 @@ pub async fn write_quarantine(
     let path = location.path(&relative);
     let mut body = Vec::new();
     for record in records {
-        serde_json::to_writer(&mut body, record).map_err(|source| LakeError::Json {
-            path: path.to_string(),
-            source,
-        })?;
+        serde_json::to_writer(&mut body, record)
+            .map_err(|source| LakeError::Json { path: path.to_string(), source })?;
         body.push(b'\n');
     }
     location
         .store()
         .put(&path, PutPayload::from(body))
         .await
-        .map_err(|source| LakeError::ObjectStore {
-            path: path.to_string(),
-            source,
-        })?;
+        .map_err(|source| LakeError::ObjectStore { path: path.to_string(), source })?;
     Ok(relative)
 }
 
@@ -98,10 +93,8 @@ mod tests {
         ];
         let relative = write_quarantine(&lake, "abc", &records).await.unwrap();
         let text = std::fs::read_to_string(dir.path().join(&relative)).unwrap();
-        let back: Vec<QuarantinedRecord> = text
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect();
+        let back: Vec<QuarantinedRecord> =
+            text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
         assert_eq!(back[0], records[0]);
         assert!(back[1].raw_truncated);
         assert_eq!(back[1].raw.len(), MAX_RAW_BYTES);

@@ -53,11 +53,9 @@ fn value_of(field: &SchemaField, array: &dyn Array, row: usize) -> Option<Value>
         Shape::Json => string_at(array, row).map(|text| {
             serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.to_string()))
         }),
-        Shape::Struct(members) => Some(Value::Object(struct_to_json(
-            members,
-            array.as_struct(),
-            row,
-        ))),
+        Shape::Struct(members) => {
+            Some(Value::Object(struct_to_json(members, array.as_struct(), row)))
+        }
         Shape::StructList(members) => {
             let list = array.as_list::<i32>();
             let elements = list.value(row);

@@ -42,21 +42,11 @@ pub struct SchemaField {
 }
 
 const fn text(json_name: &'static str, column: &'static str, doc: &'static str) -> SchemaField {
-    SchemaField {
-        json_name,
-        column,
-        shape: Shape::Text,
-        doc,
-    }
+    SchemaField { json_name, column, shape: Shape::Text, doc }
 }
 
 const fn json(json_name: &'static str, column: &'static str, doc: &'static str) -> SchemaField {
-    SchemaField {
-        json_name,
-        column,
-        shape: Shape::Json,
-        doc,
-    }
+    SchemaField { json_name, column, shape: Shape::Json, doc }
 }
 
 const ATTRIBUTES: &[SchemaField] = &[
@@ -65,31 +55,19 @@ const ATTRIBUTES: &[SchemaField] = &[
         "mfaauthenticated",
         "Whether the session was MFA-authenticated ('true'/'false').",
     ),
-    text(
-        "creationDate",
-        "creationdate",
-        "When the temporary credentials were issued.",
-    ),
+    text("creationDate", "creationdate", "When the temporary credentials were issued."),
 ];
 
 const SESSION_ISSUER: &[SchemaField] = &[
     text("type", "type", "Kind of issuer: Root, IAMUser or Role."),
     text("principalId", "principalid", "Issuer's principal id."),
-    text(
-        "arn",
-        "arn",
-        "Issuer's ARN (the role for assumed-role sessions).",
-    ),
+    text("arn", "arn", "Issuer's ARN (the role for assumed-role sessions)."),
     text("accountId", "accountid", "Account owning the issuer."),
     text("userName", "username", "Issuer's friendly name."),
 ];
 
 const WEB_ID_FEDERATION_DATA: &[SchemaField] = &[
-    text(
-        "federatedProvider",
-        "federatedprovider",
-        "Identity provider of a web-identity session.",
-    ),
+    text("federatedProvider", "federatedprovider", "Identity provider of a web-identity session."),
     SchemaField {
         json_name: "attributes",
         column: "attributes",
@@ -111,16 +89,8 @@ const SESSION_CONTEXT: &[SchemaField] = &[
         shape: Shape::Struct(SESSION_ISSUER),
         doc: "Who issued the temporary credentials.",
     },
-    text(
-        "ec2RoleDelivery",
-        "ec2roledelivery",
-        "IMDS version that delivered EC2 role credentials.",
-    ),
-    text(
-        "sourceIdentity",
-        "sourceidentity",
-        "Source identity set when the role was assumed.",
-    ),
+    text("ec2RoleDelivery", "ec2roledelivery", "IMDS version that delivered EC2 role credentials."),
+    text("sourceIdentity", "sourceidentity", "Source identity set when the role was assumed."),
     SchemaField {
         json_name: "webIdFederationData",
         column: "webidfederationdata",
@@ -131,11 +101,7 @@ const SESSION_CONTEXT: &[SchemaField] = &[
 
 const ON_BEHALF_OF: &[SchemaField] = &[
     text("userId", "userid", "IAM Identity Center user id."),
-    text(
-        "identityStoreArn",
-        "identitystorearn",
-        "Identity store ARN.",
-    ),
+    text("identityStoreArn", "identitystorearn", "Identity store ARN."),
 ];
 
 const USER_IDENTITY: &[SchemaField] = &[
@@ -146,21 +112,9 @@ const USER_IDENTITY: &[SchemaField] = &[
     ),
     text("principalId", "principalid", "Unique principal id."),
     text("arn", "arn", "Principal ARN."),
-    text(
-        "accountId",
-        "accountid",
-        "Account owning the principal (string: leading zeros kept).",
-    ),
-    text(
-        "invokedBy",
-        "invokedby",
-        "AWS service that made the call on the principal's behalf.",
-    ),
-    text(
-        "accessKeyId",
-        "accesskeyid",
-        "Access key used to sign the request.",
-    ),
+    text("accountId", "accountid", "Account owning the principal (string: leading zeros kept)."),
+    text("invokedBy", "invokedby", "AWS service that made the call on the principal's behalf."),
+    text("accessKeyId", "accesskeyid", "Access key used to sign the request."),
     text("userName", "username", "Friendly name of the principal."),
     SchemaField {
         json_name: "onBehalfOf",
@@ -179,40 +133,20 @@ const USER_IDENTITY: &[SchemaField] = &[
 const RESOURCE: &[SchemaField] = &[
     text("ARN", "arn", "Resource ARN."),
     text("accountId", "accountid", "Account owning the resource."),
-    text(
-        "type",
-        "type",
-        "Resource type, for example AWS::S3::Object.",
-    ),
+    text("type", "type", "Resource type, for example AWS::S3::Object."),
 ];
 
 const ADDENDUM: &[SchemaField] = &[
     text("reason", "reason", "Why the event was re-delivered."),
-    text(
-        "updatedFields",
-        "updatedfields",
-        "Fields changed by the re-delivery.",
-    ),
-    text(
-        "originalRequestID",
-        "originalrequestid",
-        "Request id of the original event.",
-    ),
-    text(
-        "originalEventID",
-        "originaleventid",
-        "Event id of the original event.",
-    ),
+    text("updatedFields", "updatedfields", "Fields changed by the re-delivery."),
+    text("originalRequestID", "originalrequestid", "Request id of the original event."),
+    text("originalEventID", "originaleventid", "Event id of the original event."),
 ];
 
 const TLS_DETAILS: &[SchemaField] = &[
     text("tlsVersion", "tlsversion", "TLS version of the request."),
     text("cipherSuite", "ciphersuite", "TLS cipher suite."),
-    text(
-        "clientProvidedHostHeader",
-        "clientprovidedhostheader",
-        "Host header sent by the client.",
-    ),
+    text("clientProvidedHostHeader", "clientprovidedhostheader", "Host header sent by the client."),
 ];
 
 /// The CloudTrail record fields, in Athena's column order.
@@ -224,49 +158,21 @@ pub const CLOUDTRAIL_FIELDS: &[SchemaField] = &[
         shape: Shape::Struct(USER_IDENTITY),
         doc: "Who made the request.",
     },
-    text(
-        "eventTime",
-        "eventtime",
-        "Event time exactly as CloudTrail wrote it (see event_ts).",
-    ),
-    text(
-        "eventSource",
-        "eventsource",
-        "Service endpoint, for example iam.amazonaws.com.",
-    ),
+    text("eventTime", "eventtime", "Event time exactly as CloudTrail wrote it (see event_ts)."),
+    text("eventSource", "eventsource", "Service endpoint, for example iam.amazonaws.com."),
     text("eventName", "eventname", "API action."),
     text(
         "awsRegion",
         "awsregion",
         "Region the request was made to (kept as written, even if unknown).",
     ),
-    text(
-        "sourceIPAddress",
-        "sourceipaddress",
-        "Caller IP address or AWS service name.",
-    ),
+    text("sourceIPAddress", "sourceipaddress", "Caller IP address or AWS service name."),
     text("userAgent", "useragent", "Caller's user agent."),
-    text(
-        "errorCode",
-        "errorcode",
-        "AWS error code; NULL when the call succeeded.",
-    ),
+    text("errorCode", "errorcode", "AWS error code; NULL when the call succeeded."),
     text("errorMessage", "errormessage", "Error description."),
-    json(
-        "requestParameters",
-        "requestparameters",
-        "Request parameters (JSON text).",
-    ),
-    json(
-        "responseElements",
-        "responseelements",
-        "Response elements (JSON text).",
-    ),
-    json(
-        "additionalEventData",
-        "additionaleventdata",
-        "Additional event data (JSON text).",
-    ),
+    json("requestParameters", "requestparameters", "Request parameters (JSON text)."),
+    json("responseElements", "responseelements", "Response elements (JSON text)."),
+    json("additionalEventData", "additionaleventdata", "Additional event data (JSON text)."),
     text("requestID", "requestid", "Request id."),
     text("eventID", "eventid", "Globally unique event id."),
     SchemaField {
@@ -287,36 +193,12 @@ pub const CLOUDTRAIL_FIELDS: &[SchemaField] = &[
         "AwsApiCall, AwsServiceEvent, AwsConsoleSignIn, AwsConsoleAction...",
     ),
     text("apiVersion", "apiversion", "API version of the call."),
-    text(
-        "recipientAccountId",
-        "recipientaccountid",
-        "Account that received the event.",
-    ),
-    json(
-        "serviceEventDetails",
-        "serviceeventdetails",
-        "Service event details (JSON text).",
-    ),
-    text(
-        "sharedEventID",
-        "sharedeventid",
-        "Id shared by the events of a cross-account call.",
-    ),
-    text(
-        "vpcEndpointId",
-        "vpcendpointid",
-        "VPC endpoint the request went through.",
-    ),
-    text(
-        "vpcEndpointAccountId",
-        "vpcendpointaccountid",
-        "Account owning the VPC endpoint.",
-    ),
-    text(
-        "eventCategory",
-        "eventcategory",
-        "Management, Data, NetworkActivity or Insight.",
-    ),
+    text("recipientAccountId", "recipientaccountid", "Account that received the event."),
+    json("serviceEventDetails", "serviceeventdetails", "Service event details (JSON text)."),
+    text("sharedEventID", "sharedeventid", "Id shared by the events of a cross-account call."),
+    text("vpcEndpointId", "vpcendpointid", "VPC endpoint the request went through."),
+    text("vpcEndpointAccountId", "vpcendpointaccountid", "Account owning the VPC endpoint."),
+    text("eventCategory", "eventcategory", "Management, Data, NetworkActivity or Insight."),
     SchemaField {
         json_name: "addendum",
         column: "addendum",
@@ -328,11 +210,7 @@ pub const CLOUDTRAIL_FIELDS: &[SchemaField] = &[
         "sessioncredentialfromconsole",
         "'true' when credentials came from a console session.",
     ),
-    json(
-        "edgeDeviceDetails",
-        "edgedevicedetails",
-        "Edge device details (JSON text).",
-    ),
+    json("edgeDeviceDetails", "edgedevicedetails", "Edge device details (JSON text)."),
     SchemaField {
         json_name: "tlsDetails",
         column: "tlsdetails",
@@ -361,10 +239,7 @@ pub const EXTRA_COLUMNS: &[(&str, &str)] = &[
         "JSON object of every record member without a typed column (new CloudTrail fields, unexpected shapes); NULL when none.",
     ),
     (SOURCE_URI, "Object or file the record was read from."),
-    (
-        SOURCE_RECORD,
-        "0-based position of the record in its source.",
-    ),
+    (SOURCE_RECORD, "0-based position of the record in its source."),
 ];
 
 /// Hive partition columns, derived from `event_ts` in UTC; they live in the path, not the files.
@@ -403,10 +278,7 @@ pub fn map_entries_field() -> Field {
 
 /// Arrow fields of a struct's members.
 pub fn struct_fields(members: &[SchemaField]) -> Fields {
-    members
-        .iter()
-        .map(|member| Field::new(member.column, data_type(&member.shape), true))
-        .collect()
+    members.iter().map(|member| Field::new(member.column, data_type(&member.shape), true)).collect()
 }
 
 /// The schema of the `cloudtrail` table as written to Parquet (no partition columns).
@@ -427,9 +299,7 @@ pub fn cloudtrail_schema() -> SchemaRef {
 
 /// Finds a top-level field by its JSON member name.
 pub fn field_by_json_name(json_name: &str) -> Option<&'static SchemaField> {
-    CLOUDTRAIL_FIELDS
-        .iter()
-        .find(|field| field.json_name == json_name)
+    CLOUDTRAIL_FIELDS.iter().find(|field| field.json_name == json_name)
 }
 
 /// The schema as a Markdown table, for the docs: one row per column and struct member.
@@ -445,23 +315,14 @@ pub fn markdown_table() -> String {
                 Shape::StructList(_) => "array<struct>",
                 Shape::StringMap => "map<string,string>",
             };
-            out.push_str(&format!(
-                "| `{column}` | `{json_path}` | {kind} | {} |\n",
-                field.doc
-            ));
+            out.push_str(&format!("| `{column}` | `{json_path}` | {kind} | {} |\n", field.doc));
             match &field.shape {
-                Shape::Struct(members) => rows(
-                    out,
-                    &format!("{column}."),
-                    &format!("{json_path}."),
-                    members,
-                ),
-                Shape::StructList(members) => rows(
-                    out,
-                    &format!("{column}[]."),
-                    &format!("{json_path}[]."),
-                    members,
-                ),
+                Shape::Struct(members) => {
+                    rows(out, &format!("{column}."), &format!("{json_path}."), members)
+                }
+                Shape::StructList(members) => {
+                    rows(out, &format!("{column}[]."), &format!("{json_path}[]."), members)
+                }
                 _ => {}
             }
         }
@@ -495,10 +356,7 @@ mod tests {
         let schema = cloudtrail_schema();
         let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
         assert_eq!(names.first(), Some(&"eventversion"));
-        assert_eq!(
-            names[names.len() - 4..],
-            [EVENT_TS, UNMAPPED, SOURCE_URI, SOURCE_RECORD]
-        );
+        assert_eq!(names[names.len() - 4..], [EVENT_TS, UNMAPPED, SOURCE_URI, SOURCE_RECORD]);
         assert!(names.iter().all(|name| *name == name.to_lowercase()));
         assert_eq!(names.len(), CLOUDTRAIL_FIELDS.len() + EXTRA_COLUMNS.len());
     }
@@ -510,13 +368,8 @@ mod tests {
         let DataType::Struct(members) = identity.data_type() else {
             panic!("useridentity is a struct")
         };
-        let session = members
-            .iter()
-            .find(|f| f.name() == "sessioncontext")
-            .unwrap();
-        let DataType::Struct(session_members) = session.data_type() else {
-            panic!("struct")
-        };
+        let session = members.iter().find(|f| f.name() == "sessioncontext").unwrap();
+        let DataType::Struct(session_members) = session.data_type() else { panic!("struct") };
         let names: Vec<&str> = session_members.iter().map(|f| f.name().as_str()).collect();
         assert_eq!(
             names,

@@ -23,10 +23,8 @@ pub async fn register_events_table(ctx: &SessionContext, location: &LakeLocation
     if folder.scheme() == "file"
         && let Ok(path) = folder.to_file_path()
     {
-        std::fs::create_dir_all(&path).map_err(|source| LakeError::Io {
-            path: path.display().to_string(),
-            source,
-        })?;
+        std::fs::create_dir_all(&path)
+            .map_err(|source| LakeError::Io { path: path.display().to_string(), source })?;
     } else {
         ctx.register_object_store(location.url(), location.store().clone());
     }
@@ -34,10 +32,7 @@ pub async fn register_events_table(ctx: &SessionContext, location: &LakeLocation
     let options = ListingOptions::new(Arc::new(ParquetFormat::default()))
         .with_file_extension(".parquet")
         .with_table_partition_cols(
-            PARTITION_COLUMNS
-                .iter()
-                .map(|name| (name.to_string(), DataType::Utf8))
-                .collect(),
+            PARTITION_COLUMNS.iter().map(|name| (name.to_string(), DataType::Utf8)).collect(),
         );
     let config = ListingTableConfig::new(table_url)
         .with_listing_options(options)

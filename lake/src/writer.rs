@@ -71,22 +71,13 @@ impl Partition {
     /// The partition of an event time in milliseconds since the epoch.
     pub fn of_millis(millis: i64) -> Self {
         let hours = millis.div_euclid(3_600_000);
-        Self {
-            days: hours.div_euclid(24),
-            hour: hours.rem_euclid(24) as u8,
-        }
+        Self { days: hours.div_euclid(24), hour: hours.rem_euclid(24) as u8 }
     }
 
     /// The partition folder, relative to the table folder: `dt=YYYY-MM-DD/hour=HH`.
     pub fn folder(&self) -> String {
         let day = DateTime::from_timestamp(self.days * 86_400, 0).unwrap_or_default();
-        format!(
-            "dt={:04}-{:02}-{:02}/hour={:02}",
-            day.year(),
-            day.month(),
-            day.day(),
-            self.hour
-        )
+        format!("dt={:04}-{:02}-{:02}/hour={:02}", day.year(), day.month(), day.day(), self.hour)
     }
 }
 
@@ -187,22 +178,15 @@ impl LakeWriter {
         if self.sources.contains_key(source_id) {
             return Ok(SourceStatus::InProgress);
         }
-        let path = self
-            .location
-            .path(&format!("{LEDGER_DIR}/{source_id}.json"));
+        let path = self.location.path(&format!("{LEDGER_DIR}/{source_id}.json"));
         match self.location.store().get(&path).await {
             Ok(found) => {
                 let bytes = found
                     .bytes()
                     .await
-                    .map_err(|source| LakeError::ObjectStore {
-                        path: path.to_string(),
-                        source,
-                    })?;
-                let entry = serde_json::from_slice(&bytes).map_err(|source| LakeError::Json {
-                    path: path.to_string(),
-                    source,
-                })?;
+                    .map_err(|source| LakeError::ObjectStore { path: path.to_string(), source })?;
+                let entry = serde_json::from_slice(&bytes)
+                    .map_err(|source| LakeError::Json { path: path.to_string(), source })?;
                 Ok(SourceStatus::AlreadyIngested(entry))
             }
             Err(object_store::Error::NotFound { .. }) => {
@@ -215,10 +199,7 @@ impl LakeWriter {
                 );
                 Ok(SourceStatus::New)
             }
-            Err(source) => Err(LakeError::ObjectStore {
-                path: path.to_string(),
-                source,
-            }),
+            Err(source) => Err(LakeError::ObjectStore { path: path.to_string(), source }),
         }
     }
 
@@ -233,15 +214,10 @@ impl LakeWriter {
             .as_primitive::<TimestampMillisecondType>();
         let mut rows_by_partition: BTreeMap<Partition, Vec<u32>> = BTreeMap::new();
         for (row, millis) in event_ts.values().iter().enumerate() {
-            rows_by_partition
-                .entry(Partition::of_millis(*millis))
-                .or_default()
-                .push(row as u32);
+            rows_by_partition.entry(Partition::of_millis(*millis)).or_default().push(row as u32);
         }
-        let progress = self
-            .sources
-            .get_mut(source_id)
-            .expect("begin_source is called before write");
+        let progress =
+            self.sources.get_mut(source_id).expect("begin_source is called before write");
         progress.rows += batch.num_rows() as u64;
         let mut filled = Vec::new();
         for (partition, rows) in rows_by_partition {
@@ -249,10 +225,7 @@ impl LakeWriter {
                 batch.clone()
             } else {
                 take_record_batch(batch, &UInt32Array::from(rows)).map_err(|source| {
-                    LakeError::Arrow {
-                        context: "splitting a batch by partition",
-                        source,
-                    }
+                    LakeError::Arrow { context: "splitting a batch by partition", source }
                 })?
             };
             let bytes = part.get_array_memory_size();
@@ -270,11 +243,8 @@ impl LakeWriter {
             self.flush_partition(partition).await?;
         }
         while self.buffered_bytes >= self.config.max_buffer_bytes {
-            let Some(largest) = self
-                .partitions
-                .iter()
-                .max_by_key(|(_, buffer)| buffer.bytes)
-                .map(|(p, _)| *p)
+            let Some(largest) =
+                self.partitions.iter().max_by_key(|(_, buffer)| buffer.bytes).map(|(p, _)| *p)
             else {
                 break;
             };
@@ -317,9 +287,7 @@ impl LakeWriter {
             partition.folder(),
             content_name(&buffer.batches, &order)
         );
-        let bytes = self
-            .write_parquet(&relative, &buffer.batches, &order)
-            .await?;
+        let bytes = self.write_parquet(&relative, &buffer.batches, &order).await?;
         self.buffered_bytes -= buffer.bytes;
         self.stats.files += 1;
         self.stats.rows += order.len() as u64;
@@ -343,10 +311,7 @@ impl LakeWriter {
         order: &[(usize, usize)],
     ) -> Result<u64> {
         let path = self.location.path(relative);
-        let parquet_error = |source| LakeError::Parquet {
-            path: path.to_string(),
-            source,
-        };
+        let parquet_error = |source| LakeError::Parquet { path: path.to_string(), source };
         let properties = WriterProperties::builder()
             .set_compression(Compression::ZSTD(
                 ZstdLevel::try_new(self.config.zstd_level).map_err(parquet_error)?,
@@ -359,19 +324,12 @@ impl LakeWriter {
             .map_err(parquet_error)?;
         let sources: Vec<&RecordBatch> = batches.iter().collect();
         for chunk in order.chunks(WRITE_CHUNK_ROWS) {
-            let rows =
-                interleave_record_batch(&sources, chunk).map_err(|source| LakeError::Arrow {
-                    context: "gathering sorted rows",
-                    source,
-                })?;
+            let rows = interleave_record_batch(&sources, chunk)
+                .map_err(|source| LakeError::Arrow { context: "gathering sorted rows", source })?;
             writer.write(&rows).await.map_err(parquet_error)?;
         }
         let metadata = writer.finish().await.map_err(parquet_error)?;
-        Ok(metadata
-            .row_groups()
-            .iter()
-            .map(|group| group.compressed_size() as u64)
-            .sum())
+        Ok(metadata.row_groups().iter().map(|group| group.compressed_size() as u64).sum())
     }
 
     async fn commit_finished_sources(&mut self) -> Result<()> {
@@ -392,9 +350,7 @@ impl LakeWriter {
                 rows: progress.rows,
                 files,
             };
-            let path = self
-                .location
-                .path(&format!("{LEDGER_DIR}/{source_id}.json"));
+            let path = self.location.path(&format!("{LEDGER_DIR}/{source_id}.json"));
             let body = serde_json::to_vec_pretty(&entry).expect("ledger entries serialise");
             // Create-only: if another writer committed the same source first, its entry stands.
             match self
@@ -405,10 +361,7 @@ impl LakeWriter {
             {
                 Ok(_) | Err(object_store::Error::AlreadyExists { .. }) => {}
                 Err(source) => {
-                    return Err(LakeError::ObjectStore {
-                        path: path.to_string(),
-                        source,
-                    });
+                    return Err(LakeError::ObjectStore { path: path.to_string(), source });
                 }
             }
             self.stats.sources_committed += 1;
@@ -423,22 +376,15 @@ const WRITE_CHUNK_ROWS: usize = 16 * 1024;
 /// The rows of `batches` as (batch, row) pairs sorted by event time, then source and position,
 /// so the file content does not depend on arrival order. Only the sort keys are copied.
 fn sorted_order(schema: &SchemaRef, batches: &[RecordBatch]) -> Result<Vec<(usize, usize)>> {
-    let arrow_error = |source| LakeError::Arrow {
-        context: "sorting a partition by event time",
-        source,
-    };
+    let arrow_error =
+        |source| LakeError::Arrow { context: "sorting a partition by event time", source };
     let keys: Vec<SortColumn> = [EVENT_TS, SOURCE_URI, SOURCE_RECORD]
         .iter()
         .map(|name| {
             let index = schema.index_of(name).expect("lake schema");
-            let columns: Vec<&dyn arrow::array::Array> = batches
-                .iter()
-                .map(|batch| batch.column(index).as_ref())
-                .collect();
-            Ok(SortColumn {
-                values: concat(&columns).map_err(arrow_error)?,
-                options: None,
-            })
+            let columns: Vec<&dyn arrow::array::Array> =
+                batches.iter().map(|batch| batch.column(index).as_ref()).collect();
+            Ok(SortColumn { values: concat(&columns).map_err(arrow_error)?, options: None })
         })
         .collect::<Result<_>>()?;
     let sorted = lexsort_to_indices(&keys, None).map_err(arrow_error)?;
@@ -446,11 +392,7 @@ fn sorted_order(schema: &SchemaRef, batches: &[RecordBatch]) -> Result<Vec<(usiz
     for (batch_index, batch) in batches.iter().enumerate() {
         position.extend((0..batch.num_rows()).map(|row| (batch_index, row)));
     }
-    Ok(sorted
-        .values()
-        .iter()
-        .map(|&index| position[index as usize])
-        .collect())
+    Ok(sorted.values().iter().map(|&index| position[index as usize]).collect())
 }
 
 /// A file name derived from the identities (source and position) of the rows in `order`,
@@ -460,10 +402,7 @@ fn content_name(batches: &[RecordBatch], order: &[(usize, usize)]) -> String {
         .iter()
         .map(|batch| {
             (
-                batch
-                    .column_by_name(SOURCE_URI)
-                    .expect("lake schema")
-                    .as_string::<i32>(),
+                batch.column_by_name(SOURCE_URI).expect("lake schema").as_string::<i32>(),
                 batch
                     .column_by_name(SOURCE_RECORD)
                     .expect("lake schema")
@@ -507,10 +446,7 @@ mod tests {
         let batch = |uris: Vec<&str>, records: Vec<i64>| {
             RecordBatch::try_new(
                 schema.clone(),
-                vec![
-                    Arc::new(StringArray::from(uris)),
-                    Arc::new(Int64Array::from(records)),
-                ],
+                vec![Arc::new(StringArray::from(uris)), Arc::new(Int64Array::from(records))],
             )
             .unwrap()
         };
@@ -519,13 +455,7 @@ mod tests {
         let split = [batch(vec!["b"], vec![2]), batch(vec!["a"], vec![1])];
         let other = [batch(vec!["a", "b"], vec![1, 3])];
         // The same rows in the same order name the same file, however they were batched.
-        assert_eq!(
-            content_name(&one_batch, &in_order),
-            content_name(&split, &[(1, 0), (0, 0)])
-        );
-        assert_ne!(
-            content_name(&one_batch, &in_order),
-            content_name(&other, &in_order)
-        );
+        assert_eq!(content_name(&one_batch, &in_order), content_name(&split, &[(1, 0), (0, 0)]));
+        assert_ne!(content_name(&one_batch, &in_order), content_name(&other, &in_order));
     }
 }

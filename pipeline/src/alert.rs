@@ -83,12 +83,7 @@ pub struct Hit {
 impl Hit {
     /// The hits of one rule's matches in a batch.
     pub fn from_matches(matches: &RuleMatches) -> Vec<Hit> {
-        let RuleMatches {
-            rule,
-            rows,
-            dedup_keys,
-            fields,
-        } = matches;
+        let RuleMatches { rule, rows, dedup_keys, fields } = matches;
         let mut fields = fields.clone().map(Vec::into_iter);
         let times = event_times(rows);
         (0..rows.num_rows())
@@ -128,10 +123,7 @@ fn event_times(rows: &RecordBatch) -> Vec<i64> {
 /// An id for a record without an eventID: a hash of its content.
 fn content_id(record: &Map<String, Value>) -> String {
     let text = serde_json::to_string(record).expect("records serialise");
-    format!(
-        "content-{:032x}",
-        xxhash_rust::xxh3::xxh3_128(text.as_bytes())
-    )
+    format!("content-{:032x}", xxhash_rust::xxh3::xxh3_128(text.as_bytes()))
 }
 
 /// RFC 3339 in UTC with milliseconds.
@@ -187,11 +179,9 @@ fn alert_of(hits: &[Hit]) -> Alert {
     let last = &hits[hits.len() - 1];
     let rule = &first.rule;
     let mut hasher = Xxh3::new();
-    for part in [
-        rule.meta.id.as_str(),
-        first.dedup_key.as_deref().unwrap_or(""),
-        first.event_id.as_str(),
-    ] {
+    for part in
+        [rule.meta.id.as_str(), first.dedup_key.as_deref().unwrap_or(""), first.event_id.as_str()]
+    {
         hasher.update(part.as_bytes());
         hasher.update(&[0]);
     }
@@ -216,11 +206,7 @@ fn alert_of(hits: &[Hit]) -> Alert {
         source_ip: context.source_ip,
         runbook: rule.meta.runbook.clone(),
         fields: first.fields.clone(),
-        events: hits
-            .iter()
-            .take(MAX_EVENTS_PER_ALERT)
-            .map(|hit| hit.record.clone())
-            .collect(),
+        events: hits.iter().take(MAX_EVENTS_PER_ALERT).map(|hit| hit.record.clone()).collect(),
     }
 }
 
@@ -261,10 +247,7 @@ impl Deduplicator {
         ready.sort_by(|a, b| (a.event_millis, &a.event_id).cmp(&(b.event_millis, &b.event_id)));
         let mut alerts = Vec::new();
         for hit in ready {
-            let key = (
-                hit.rule.meta.id.clone(),
-                hit.dedup_key.clone().unwrap_or_default(),
-            );
+            let key = (hit.rule.meta.id.clone(), hit.dedup_key.clone().unwrap_or_default());
             let period = period_millis(&hit);
             let open = self.open.entry(key).or_default();
             if let Some(first) = open.first()
@@ -301,9 +284,7 @@ impl Deduplicator {
 }
 
 fn period_millis(hit: &Hit) -> i64 {
-    hit.rule
-        .dedup_period
-        .map_or(0, |period| period.as_millis() as i64)
+    hit.rule.dedup_period.map_or(0, |period| period.as_millis() as i64)
 }
 
 /// The alert of a closed dedup group, if it reached the rule's threshold.

@@ -9,19 +9,11 @@ use thiserror::Error;
 pub enum PipelineError {
     /// A rule file could not be read, parsed or validated. Rules fail loudly at load time.
     #[error("rule {file}:{line}: {reason}")]
-    Rule {
-        file: PathBuf,
-        line: usize,
-        reason: String,
-    },
+    Rule { file: PathBuf, line: usize, reason: String },
 
     /// Two rules share an id.
     #[error("duplicate rule id '{id}' in {first} and {second}")]
-    DuplicateRule {
-        id: String,
-        first: PathBuf,
-        second: PathBuf,
-    },
+    DuplicateRule { id: String, first: PathBuf, second: PathBuf },
 
     /// An input file could not be read at all.
     #[error("cannot read {path}: {source}")]

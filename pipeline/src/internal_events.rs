@@ -9,11 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 #[derive(Debug)]
 pub enum InternalEvent<'a> {
     /// A source was decoded (possibly with quarantined records).
-    SourceDecoded {
-        uri: &'a str,
-        records: u64,
-        bytes: u64,
-    },
+    SourceDecoded { uri: &'a str, records: u64, bytes: u64 },
     /// A whole source was skipped on purpose (digest, Insights).
     SourceSkipped { uri: &'a str, reason: &'static str },
     /// A source could not be read at all, or stopped early; what was read is kept.
@@ -21,12 +17,7 @@ pub enum InternalEvent<'a> {
     /// A source's rows were already in the lake: not written again.
     SourceAlreadyIngested { uri: &'a str },
     /// Records that could not be decoded were quarantined.
-    RecordsQuarantined {
-        uri: &'a str,
-        count: u64,
-        first_reason: &'a str,
-        quarantine: &'a str,
-    },
+    RecordsQuarantined { uri: &'a str, count: u64, first_reason: &'a str, quarantine: &'a str },
     /// Insights records were skipped.
     InsightRecordsSkipped { uri: &'a str, count: u64 },
     /// A rule raised an alert.
@@ -60,11 +51,7 @@ impl Counters {
     /// Logs and counts `event`.
     pub fn emit(&self, event: InternalEvent<'_>) {
         match event {
-            InternalEvent::SourceDecoded {
-                uri,
-                records,
-                bytes,
-            } => {
+            InternalEvent::SourceDecoded { uri, records, bytes } => {
                 tracing::debug!(source = uri, records, bytes, "source decoded");
                 self.sources_decoded.fetch_add(1, Ordering::Relaxed);
                 self.events.fetch_add(records, Ordering::Relaxed);
@@ -72,31 +59,17 @@ impl Counters {
             }
             InternalEvent::SourceSkipped { uri, reason } => {
                 tracing::info!(source = uri, reason, "source skipped");
-                *self
-                    .sources_skipped
-                    .lock()
-                    .expect("counter lock")
-                    .entry(reason)
-                    .or_default() += 1;
+                *self.sources_skipped.lock().expect("counter lock").entry(reason).or_default() += 1;
             }
             InternalEvent::SourceFailed { uri, reason } => {
                 tracing::error!(source = uri, reason, "source failed");
                 self.sources_failed.fetch_add(1, Ordering::Relaxed);
             }
             InternalEvent::SourceAlreadyIngested { uri } => {
-                tracing::info!(
-                    source = uri,
-                    "source already in the lake: not written again"
-                );
-                self.sources_already_ingested
-                    .fetch_add(1, Ordering::Relaxed);
+                tracing::info!(source = uri, "source already in the lake: not written again");
+                self.sources_already_ingested.fetch_add(1, Ordering::Relaxed);
             }
-            InternalEvent::RecordsQuarantined {
-                uri,
-                count,
-                first_reason,
-                quarantine,
-            } => {
+            InternalEvent::RecordsQuarantined { uri, count, first_reason, quarantine } => {
                 tracing::warn!(
                     source = uri,
                     count,
@@ -124,20 +97,12 @@ impl Counters {
 
     /// Alerts raised over all rules.
     pub fn alerts(&self) -> u64 {
-        self.alerts_by_rule
-            .lock()
-            .expect("counter lock")
-            .values()
-            .sum()
+        self.alerts_by_rule.lock().expect("counter lock").values().sum()
     }
 
     /// Sources skipped over all reasons.
     pub fn sources_skipped_total(&self) -> u64 {
-        self.sources_skipped
-            .lock()
-            .expect("counter lock")
-            .values()
-            .sum()
+        self.sources_skipped.lock().expect("counter lock").values().sum()
     }
 }
 
@@ -148,15 +113,8 @@ mod tests {
     #[test]
     fn events_are_counted() {
         let counters = Counters::default();
-        counters.emit(InternalEvent::SourceDecoded {
-            uri: "a",
-            records: 3,
-            bytes: 10,
-        });
-        counters.emit(InternalEvent::SourceSkipped {
-            uri: "b",
-            reason: "cloudtrail-digest",
-        });
+        counters.emit(InternalEvent::SourceDecoded { uri: "a", records: 3, bytes: 10 });
+        counters.emit(InternalEvent::SourceSkipped { uri: "b", reason: "cloudtrail-digest" });
         counters.emit(InternalEvent::AlertRaised { rule_id: "r" });
         counters.emit(InternalEvent::AlertRaised { rule_id: "r" });
         assert_eq!(counters.events.load(Ordering::Relaxed), 3);

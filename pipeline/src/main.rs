@@ -152,10 +152,8 @@ async fn load_exceptions(path: Option<&PathBuf>, pack: &RulePack) -> Result<Exce
         .collect();
     for index in 0..exceptions.len() {
         let info = exceptions.describe(index);
-        if let Some(unknown) = info
-            .rules
-            .iter()
-            .find(|id| !id.contains(['*', '?']) && !ids.contains(id.as_str()))
+        if let Some(unknown) =
+            info.rules.iter().find(|id| !id.contains(['*', '?']) && !ids.contains(id.as_str()))
         {
             anyhow::bail!(
                 "{}: exception {index} names rule '{unknown}', which is not loaded",
@@ -207,9 +205,8 @@ async fn execute(cli: Cli) -> Result<ExitCode> {
             wait_seconds,
         } => {
             anyhow::ensure!(batch_rows > 0, "--batch-rows must be at least 1");
-            let lateness = parse_duration(&lateness)
-                .map_err(anyhow::Error::msg)
-                .context("--lateness")?;
+            let lateness =
+                parse_duration(&lateness).map_err(anyhow::Error::msg).context("--lateness")?;
             let pack = load_pack_or_embedded(rules.as_ref())?;
             let exceptions = load_exceptions(exceptions.as_ref(), &pack).await?;
             let mut processor = Processor::for_pack(pack, exceptions, lateness).await?;
@@ -220,19 +217,12 @@ async fn execute(cli: Cli) -> Result<ExitCode> {
             };
             let config = RunConfig {
                 inputs,
-                decode: DecodeConfig {
-                    batch_rows,
-                    ..DecodeConfig::default()
-                },
+                decode: DecodeConfig { batch_rows, ..DecodeConfig::default() },
                 writer: lake::LakeWriterConfig::default(),
             };
             let counters = Counters::default();
             if let Some(queue_url) = sqs_queue_url {
-                let sqs = SqsConfig {
-                    queue_url,
-                    wait_seconds,
-                    max_empty_receives,
-                };
+                let sqs = SqsConfig { queue_url, wait_seconds, max_empty_receives };
                 let client = sqs::client().await;
                 restore_checkpoint(&location, &mut processor).await?;
                 let stats = sqs::consume(
@@ -269,61 +259,35 @@ async fn execute(cli: Cli) -> Result<ExitCode> {
                 println!("FAIL {}: {}", failure.file.display(), failure.reason);
             }
             println!("{} passed, {} failed", report.passed, report.failures.len());
-            Ok(if report.failures.is_empty() {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::FAILURE
-            })
+            Ok(if report.failures.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
         }
-        Command::Rules {
-            command: RulesCommand::List { rules },
-        } => {
+        Command::Rules { command: RulesCommand::List { rules } } => {
             let pack = load_pack_or_embedded(rules.as_ref())?;
             let detections = pack.detections.iter().map(|rule| {
-                let kind = if rule.meta.signal_only {
-                    "signal"
-                } else {
-                    "detection"
-                };
+                let kind = if rule.meta.signal_only { "signal" } else { "detection" };
                 (kind, &rule.meta)
             });
-            let correlations = pack
-                .correlations
-                .iter()
-                .map(|rule| ("correlation", &rule.meta));
+            let correlations = pack.correlations.iter().map(|rule| ("correlation", &rule.meta));
             println!("id\tkind\tseverity\ttactics\ttitle");
             for (kind, meta) in detections.chain(correlations) {
                 let tactics = meta.tactics.join(",");
-                println!(
-                    "{}\t{kind}\t{}\t{tactics}\t{}",
-                    meta.id, meta.severity, meta.title
-                );
+                println!("{}\t{kind}\t{}\t{tactics}\t{}", meta.id, meta.severity, meta.title);
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Rules {
-            command: RulesCommand::Coverage { rules, layer },
-        } => {
+        Command::Rules { command: RulesCommand::Coverage { rules, layer } } => {
             let rules = load_rules(rules.as_ref())?;
             print!("{}", coverage::coverage_table(&rules));
             if let Some(path) = layer {
                 let text = serde_json::to_string_pretty(&coverage::navigator_layer(&rules))?;
                 std::fs::write(&path, text)
                     .with_context(|| format!("writing {}", path.display()))?;
-                eprintln!(
-                    "trailhound: ATT&CK Navigator layer written to {}",
-                    path.display()
-                );
+                eprintln!("trailhound: ATT&CK Navigator layer written to {}", path.display());
             }
             Ok(ExitCode::SUCCESS)
         }
         Command::Rules {
-            command:
-                RulesCommand::ImportTrailalerts {
-                    postprocessing,
-                    out,
-                    rules,
-                },
+            command: RulesCommand::ImportTrailalerts { postprocessing, out, rules },
         } => {
             let pack = load_pack_or_embedded(rules.as_ref())?;
             let titles: HashMap<String, String> = pack
@@ -342,9 +306,7 @@ async fn execute(cli: Cli) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Lake {
-            command: LakeCommand::Schema,
-        } => {
+        Command::Lake { command: LakeCommand::Schema } => {
             print!("{}", lake::schema::markdown_table());
             Ok(ExitCode::SUCCESS)
         }

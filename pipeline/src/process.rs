@@ -145,11 +145,8 @@ impl Processor {
             .expect("lake batches carry event_ts")
             .as_primitive::<TimestampMillisecondType>();
         if let Some(watermark) = self.watermark() {
-            self.late_events += times
-                .values()
-                .iter()
-                .filter(|time| **time < watermark)
-                .count() as u64;
+            self.late_events +=
+                times.values().iter().filter(|time| **time < watermark).count() as u64;
         }
         if let Some(newest) = times.values().iter().max() {
             self.max_event_ms = Some(self.max_event_ms.map_or(*newest, |max| max.max(*newest)));
@@ -172,10 +169,7 @@ impl Processor {
                     self.deduplicator.add(hit);
                 } else if self
                     .alerted
-                    .insert(
-                        (hit.rule.meta.id.clone(), hit.event_id.clone()),
-                        hit.event_millis,
-                    )
+                    .insert((hit.rule.meta.id.clone(), hit.event_id.clone()), hit.event_millis)
                     .is_none()
                 {
                     // A CloudTrail record delivered twice (or by two trails) alerts once.
@@ -207,9 +201,7 @@ impl Processor {
             return Ok(matches);
         }
         let today = chrono::Utc::now().date_naive();
-        let verdicts = self
-            .exceptions
-            .suppressions(&matches.rule.meta.id, &matches.rows, today)?;
+        let verdicts = self.exceptions.suppressions(&matches.rule.meta.id, &matches.rows, today)?;
         if verdicts.iter().all(Option::is_none) {
             return Ok(matches);
         }
@@ -228,11 +220,9 @@ impl Processor {
         }
         let keep: Vec<bool> = verdicts.iter().map(Option::is_none).collect();
         let mask = BooleanArray::from(keep.clone());
-        let rows =
-            filter_record_batch(&matches.rows, &mask).map_err(|source| PipelineError::Arrow {
-                context: "removing suppressed matches",
-                source,
-            })?;
+        let rows = filter_record_batch(&matches.rows, &mask).map_err(|source| {
+            PipelineError::Arrow { context: "removing suppressed matches", source }
+        })?;
         Ok(RuleMatches {
             rule: matches.rule,
             rows,
@@ -244,10 +234,5 @@ impl Processor {
 
 /// The values whose flag in `keep` is set.
 fn kept<T>(values: Vec<T>, keep: &[bool]) -> Vec<T> {
-    values
-        .into_iter()
-        .zip(keep)
-        .filter(|(_, kept)| **kept)
-        .map(|(value, _)| value)
-        .collect()
+    values.into_iter().zip(keep).filter(|(_, kept)| **kept).map(|(value, _)| value).collect()
 }

@@ -106,16 +106,7 @@ pub async fn run_files(
     }
     let mut writer = LakeWriter::new(location.clone(), config.writer.clone());
     for source in &discovered.sources {
-        process_source(
-            source,
-            config,
-            location,
-            processor,
-            &mut writer,
-            sink,
-            counters,
-        )
-        .await?;
+        process_source(source, config, location, processor, &mut writer, sink, counters).await?;
     }
     save_checkpoint(location, processor).await?;
     send_all(processor.finish(), sink, counters)?;
@@ -144,9 +135,7 @@ pub(crate) fn send_all(
     counters: &Counters,
 ) -> Result<()> {
     for alert in alerts {
-        counters.emit(InternalEvent::AlertRaised {
-            rule_id: &alert.rule_id,
-        });
+        counters.emit(InternalEvent::AlertRaised { rule_id: &alert.rule_id });
         sink.send(&alert)?;
     }
     Ok(())
@@ -160,27 +149,17 @@ pub async fn restore_checkpoint(
     let path = location.path(CHECKPOINT_PATH);
     match location.store().get(&path).await {
         Ok(found) => {
-            let bytes = found
-                .bytes()
-                .await
-                .map_err(|source| lake::LakeError::ObjectStore {
-                    path: path.to_string(),
-                    source,
-                })?;
-            let state: EngineState =
-                serde_json::from_slice(&bytes).map_err(|source| lake::LakeError::Json {
-                    path: path.to_string(),
-                    source,
-                })?;
+            let bytes = found.bytes().await.map_err(|source| lake::LakeError::ObjectStore {
+                path: path.to_string(),
+                source,
+            })?;
+            let state: EngineState = serde_json::from_slice(&bytes)
+                .map_err(|source| lake::LakeError::Json { path: path.to_string(), source })?;
             processor.correlations().restore(state);
             Ok(true)
         }
         Err(object_store::Error::NotFound { .. }) => Ok(false),
-        Err(source) => Err(lake::LakeError::ObjectStore {
-            path: path.to_string(),
-            source,
-        }
-        .into()),
+        Err(source) => Err(lake::LakeError::ObjectStore { path: path.to_string(), source }.into()),
     }
 }
 
@@ -192,10 +171,7 @@ pub async fn save_checkpoint(location: &LakeLocation, processor: &mut Processor)
         .store()
         .put(&path, PutPayload::from(body))
         .await
-        .map_err(|source| lake::LakeError::ObjectStore {
-            path: path.to_string(),
-            source,
-        })?;
+        .map_err(|source| lake::LakeError::ObjectStore { path: path.to_string(), source })?;
     Ok(())
 }
 
@@ -212,19 +188,13 @@ pub(crate) async fn process_source(
 ) -> Result<()> {
     let uri = source.uri();
     if let Some(reason) = skip_by_path(&source.layout_path()) {
-        counters.emit(InternalEvent::SourceSkipped {
-            uri: &uri,
-            reason: reason.name(),
-        });
+        counters.emit(InternalEvent::SourceSkipped { uri: &uri, reason: reason.name() });
         return Ok(());
     }
     let source_id = match source.content_id().await {
         Ok(id) => id,
         Err(error) => {
-            counters.emit(InternalEvent::SourceFailed {
-                uri: &uri,
-                reason: &error.to_string(),
-            });
+            counters.emit(InternalEvent::SourceFailed { uri: &uri, reason: &error.to_string() });
             return Ok(());
         }
     };
@@ -250,9 +220,7 @@ pub(crate) async fn process_source(
     let decode_uri = uri.clone();
     let decode_config = config.decode.clone();
     let decoding = tokio::task::spawn_blocking(move || {
-        decode(reader, &decode_uri, &decode_config, |batch| {
-            batches_tx.blocking_send(batch).is_ok()
-        })
+        decode(reader, &decode_uri, &decode_config, |batch| batches_tx.blocking_send(batch).is_ok())
     });
     while let Some(batch) = batches_rx.recv().await {
         send_all(processor.process(&batch)?, sink, counters)?;
@@ -284,10 +252,7 @@ async fn record_report(
     counters: &Counters,
 ) -> Result<()> {
     if let Some(reason) = report.skipped {
-        counters.emit(InternalEvent::SourceSkipped {
-            uri,
-            reason: reason.name(),
-        });
+        counters.emit(InternalEvent::SourceSkipped { uri, reason: reason.name() });
         return Ok(());
     }
     counters.emit(InternalEvent::SourceDecoded {
@@ -296,10 +261,7 @@ async fn record_report(
         bytes: report.bytes,
     });
     if report.insight_records > 0 {
-        counters.emit(InternalEvent::InsightRecordsSkipped {
-            uri,
-            count: report.insight_records,
-        });
+        counters.emit(InternalEvent::InsightRecordsSkipped { uri, count: report.insight_records });
     }
     if let Some(first) = report.quarantined.first() {
         let quarantine = write_quarantine(location, source_id, &report.quarantined).await?;
@@ -314,10 +276,7 @@ async fn record_report(
         counters.emit(InternalEvent::SourceFailed { uri, reason });
     } else if report.records == 0 && report.insight_records == 0 && !report.quarantined.is_empty() {
         let reason = format!("no CloudTrail records: {}", report.quarantined[0].reason);
-        counters.emit(InternalEvent::SourceFailed {
-            uri,
-            reason: &reason,
-        });
+        counters.emit(InternalEvent::SourceFailed { uri, reason: &reason });
     }
     Ok(())
 }
@@ -340,9 +299,6 @@ async fn write_suppressed(
         .store()
         .put(&path, PutPayload::from(body))
         .await
-        .map_err(|source| lake::LakeError::ObjectStore {
-            path: path.to_string(),
-            source,
-        })?;
+        .map_err(|source| lake::LakeError::ObjectStore { path: path.to_string(), source })?;
     Ok(())
 }

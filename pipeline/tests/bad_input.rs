@@ -55,11 +55,7 @@ async fn broken_inputs_are_reported_and_the_run_goes_on() {
     write(input.path(), "a/good.json.gz", &gzip(good.as_bytes()));
     let gz = gzip(good.as_bytes());
     write(input.path(), "b/cut.json.gz", &gz[..gz.len() - 12]);
-    write(
-        input.path(),
-        "c/binary.bin",
-        &[0u8, 159, 146, 150, 255, 0, 1],
-    );
+    write(input.path(), "c/binary.bin", &[0u8, 159, 146, 150, 255, 0, 1]);
     let mixed = format!(
         "{}\n{{\"eventTime\": \"soon\", \"eventSource\": \"x\", \"eventName\": \"y\"}}\n",
         record("m1", "2025-03-09 12:00:00")
@@ -69,13 +65,9 @@ async fn broken_inputs_are_reported_and_the_run_goes_on() {
     let lake_dir = tempfile::tempdir().unwrap();
     let location = LakeLocation::open(lake_dir.path().to_str().unwrap()).unwrap();
     let rule = Rule::parse(Path::new("test.sql"), RULE).unwrap();
-    let pack = RulePack {
-        detections: vec![rule],
-        correlations: Vec::new(),
-    };
-    let mut processor = Processor::for_pack(pack, ExceptionSet::empty(), DEFAULT_LATENESS)
-        .await
-        .unwrap();
+    let pack = RulePack { detections: vec![rule], correlations: Vec::new() };
+    let mut processor =
+        Processor::for_pack(pack, ExceptionSet::empty(), DEFAULT_LATENESS).await.unwrap();
     let mut sink = JsonLinesSink::writer("test", Box::new(std::io::sink()));
     let counters = Counters::default();
     let config = RunConfig {
@@ -83,9 +75,8 @@ async fn broken_inputs_are_reported_and_the_run_goes_on() {
         decode: DecodeConfig::default(),
         writer: LakeWriterConfig::default(),
     };
-    let summary = run_files(&config, &location, &mut processor, &mut sink, &counters)
-        .await
-        .unwrap();
+    let summary =
+        run_files(&config, &location, &mut processor, &mut sink, &counters).await.unwrap();
 
     // good.json.gz: 2 events; cut.json.gz: a gzip read error after its first record, which
     // is kept; binary.bin: not JSON at all; mixed.jsonl: 1 event and 1 quarantined record.

@@ -72,22 +72,14 @@ fn event(id: &str, minutes: f64, name: &str, user: Option<&str>, ip: &str, regio
 }
 
 async fn processor(correlations: Vec<CorrelationRule>, lateness: Duration) -> Processor {
-    let pack = RulePack {
-        detections: detections(),
-        correlations,
-    };
-    Processor::for_pack(pack, ExceptionSet::empty(), lateness)
-        .await
-        .unwrap()
+    let pack = RulePack { detections: detections(), correlations };
+    Processor::for_pack(pack, ExceptionSet::empty(), lateness).await.unwrap()
 }
 
 fn batches(events: &[Value], batch_rows: usize) -> Vec<arrow::array::RecordBatch> {
     let text = serde_json::to_string(events).unwrap();
     let mut batches = Vec::new();
-    let config = DecodeConfig {
-        batch_rows,
-        ..DecodeConfig::default()
-    };
+    let config = DecodeConfig { batch_rows, ..DecodeConfig::default() };
     let report = decode(text.as_bytes(), "test", &config, |batch| {
         batches.push(batch);
         true
@@ -112,10 +104,7 @@ async fn run(
 }
 
 fn of_rule<'a>(alerts: &'a [Alert], rule_id: &str) -> Vec<&'a Alert> {
-    alerts
-        .iter()
-        .filter(|alert| alert.rule_id == rule_id)
-        .collect()
+    alerts.iter().filter(|alert| alert.rule_id == rule_id).collect()
 }
 
 const LATENESS: Duration = Duration::from_secs(15 * 60);
@@ -147,10 +136,7 @@ async fn event_count_fires_once_per_window_and_resets() {
     assert_eq!(fired.len(), 2);
     assert_eq!(fired[0].event_ids, ["f0", "f1", "f2"]);
     assert_eq!(fired[1].event_ids, ["f3", "f4", "f5"]);
-    assert_eq!(
-        fired[0].fields.as_ref().unwrap()["group"]["sourceipaddress"],
-        "198.51.100.1"
-    );
+    assert_eq!(fired[0].fields.as_ref().unwrap()["group"]["sourceipaddress"], "198.51.100.1");
     // Signal-only detections raise nothing themselves.
     assert!(of_rule(&alerts, "fail").is_empty());
 }
@@ -158,46 +144,12 @@ async fn event_count_fires_once_per_window_and_resets() {
 #[tokio::test]
 async fn event_count_respects_the_timespan_and_groups() {
     let events = vec![
-        event(
-            "f1",
-            0.0,
-            "ConsoleLogin",
-            Some("bob"),
-            "198.51.100.1",
-            "us-east-1",
-        ),
-        event(
-            "f2",
-            5.0,
-            "ConsoleLogin",
-            Some("bob"),
-            "198.51.100.1",
-            "us-east-1",
-        ),
-        event(
-            "f3",
-            16.0,
-            "ConsoleLogin",
-            Some("bob"),
-            "198.51.100.1",
-            "us-east-1",
-        ),
-        event(
-            "f4",
-            1.0,
-            "ConsoleLogin",
-            Some("bob"),
-            "198.51.100.2",
-            "us-east-1",
-        ),
+        event("f1", 0.0, "ConsoleLogin", Some("bob"), "198.51.100.1", "us-east-1"),
+        event("f2", 5.0, "ConsoleLogin", Some("bob"), "198.51.100.1", "us-east-1"),
+        event("f3", 16.0, "ConsoleLogin", Some("bob"), "198.51.100.1", "us-east-1"),
+        event("f4", 1.0, "ConsoleLogin", Some("bob"), "198.51.100.2", "us-east-1"),
     ];
-    assert!(
-        of_rule(
-            &run(vec![brute_force()], &events, 100, LATENESS).await,
-            "brute"
-        )
-        .is_empty()
-    );
+    assert!(of_rule(&run(vec![brute_force()], &events, 100, LATENESS).await, "brute").is_empty());
 }
 
 #[tokio::test]
@@ -209,54 +161,12 @@ async fn closing_conditions_are_judged_when_the_window_closes() {
     let events = vec![
         // 198.51.100.1: 2 failures in its window (fires). 198.51.100.2: 4 in the window anchored
         // at b1 (does not), then the window slides to b2, which holds 3 (fires).
-        event(
-            "a1",
-            0.0,
-            "ConsoleLogin",
-            Some("bob"),
-            "198.51.100.1",
-            "us-east-1",
-        ),
-        event(
-            "a2",
-            1.0,
-            "ConsoleLogin",
-            Some("bob"),
-            "198.51.100.1",
-            "us-east-1",
-        ),
-        event(
-            "b1",
-            0.0,
-            "ConsoleLogin",
-            Some("bob"),
-            "198.51.100.2",
-            "us-east-1",
-        ),
-        event(
-            "b2",
-            1.0,
-            "ConsoleLogin",
-            Some("bob"),
-            "198.51.100.2",
-            "us-east-1",
-        ),
-        event(
-            "b3",
-            2.0,
-            "ConsoleLogin",
-            Some("bob"),
-            "198.51.100.2",
-            "us-east-1",
-        ),
-        event(
-            "b4",
-            3.0,
-            "ConsoleLogin",
-            Some("bob"),
-            "198.51.100.2",
-            "us-east-1",
-        ),
+        event("a1", 0.0, "ConsoleLogin", Some("bob"), "198.51.100.1", "us-east-1"),
+        event("a2", 1.0, "ConsoleLogin", Some("bob"), "198.51.100.1", "us-east-1"),
+        event("b1", 0.0, "ConsoleLogin", Some("bob"), "198.51.100.2", "us-east-1"),
+        event("b2", 1.0, "ConsoleLogin", Some("bob"), "198.51.100.2", "us-east-1"),
+        event("b3", 2.0, "ConsoleLogin", Some("bob"), "198.51.100.2", "us-east-1"),
+        event("b4", 3.0, "ConsoleLogin", Some("bob"), "198.51.100.2", "us-east-1"),
     ];
     let alerts = run(vec![few], &events, 100, LATENESS).await;
     let fired = of_rule(&alerts, "few");
@@ -284,11 +194,7 @@ async fn value_count_counts_distinct_values() {
         })
         .collect();
     assert!(
-        of_rule(
-            &run(vec![spray.clone()], &same_user, 100, LATENESS).await,
-            "spray"
-        )
-        .is_empty()
+        of_rule(&run(vec![spray.clone()], &same_user, 100, LATENESS).await, "spray").is_empty()
     );
     let users: Vec<Value> = ["ann", "bob", "ann", "cid"]
         .iter()
@@ -322,79 +228,25 @@ async fn temporal_and_temporal_ordered() {
         "type = \"temporal_ordered\"\nrules = [\"fail\", \"ok\"]\ngroup_by = [\"sourceipaddress\"]\ntimespan = \"30m\"",
     );
     let success_first = vec![
-        event(
-            "ok1",
-            0.0,
-            "ConsoleLogin",
-            Some("bob"),
-            "198.51.100.3",
-            "us-east-1",
-        ),
-        event(
-            "f1",
-            2.0,
-            "ConsoleLogin",
-            Some("bob"),
-            "198.51.100.3",
-            "us-east-1",
-        ),
+        event("ok1", 0.0, "ConsoleLogin", Some("bob"), "198.51.100.3", "us-east-1"),
+        event("f1", 2.0, "ConsoleLogin", Some("bob"), "198.51.100.3", "us-east-1"),
     ];
-    let alerts = run(
-        vec![any_order.clone(), in_order.clone()],
-        &success_first,
-        100,
-        LATENESS,
-    )
-    .await;
+    let alerts =
+        run(vec![any_order.clone(), in_order.clone()], &success_first, 100, LATENESS).await;
     assert_eq!(of_rule(&alerts, "both").len(), 1);
     assert!(of_rule(&alerts, "then").is_empty());
     let failure_first = vec![
-        event(
-            "f1",
-            0.0,
-            "ConsoleLogin",
-            Some("bob"),
-            "198.51.100.3",
-            "us-east-1",
-        ),
-        event(
-            "f2",
-            1.0,
-            "ConsoleLogin",
-            Some("bob"),
-            "198.51.100.3",
-            "us-east-1",
-        ),
-        event(
-            "ok1",
-            2.0,
-            "ConsoleLogin",
-            Some("bob"),
-            "198.51.100.3",
-            "us-east-1",
-        ),
+        event("f1", 0.0, "ConsoleLogin", Some("bob"), "198.51.100.3", "us-east-1"),
+        event("f2", 1.0, "ConsoleLogin", Some("bob"), "198.51.100.3", "us-east-1"),
+        event("ok1", 2.0, "ConsoleLogin", Some("bob"), "198.51.100.3", "us-east-1"),
     ];
     let alerts = run(vec![in_order.clone()], &failure_first, 100, LATENESS).await;
     let fired = of_rule(&alerts, "then");
     assert_eq!(fired.len(), 1);
     assert_eq!(fired[0].event_ids, ["f2", "ok1"], "the tightest chain");
     let too_slow = vec![
-        event(
-            "f1",
-            0.0,
-            "ConsoleLogin",
-            Some("bob"),
-            "198.51.100.3",
-            "us-east-1",
-        ),
-        event(
-            "ok1",
-            45.0,
-            "ConsoleLogin",
-            Some("bob"),
-            "198.51.100.3",
-            "us-east-1",
-        ),
+        event("f1", 0.0, "ConsoleLogin", Some("bob"), "198.51.100.3", "us-east-1"),
+        event("ok1", 45.0, "ConsoleLogin", Some("bob"), "198.51.100.3", "us-east-1"),
     ];
     assert!(of_rule(&run(vec![in_order], &too_slow, 100, LATENESS).await, "then").is_empty());
 }
@@ -410,62 +262,18 @@ fn new_region() -> CorrelationRule {
 async fn new_terms_alerts_on_first_appearance_after_learning() {
     let day = 24.0 * 60.0;
     let events = vec![
-        event(
-            "h1",
-            0.0,
-            "DescribeTrails",
-            Some("bob"),
-            "198.51.100.4",
-            "us-east-1",
-        ),
-        event(
-            "h2",
-            10.0,
-            "DescribeTrails",
-            Some("bob"),
-            "198.51.100.4",
-            "eu-west-1",
-        ),
+        event("h1", 0.0, "DescribeTrails", Some("bob"), "198.51.100.4", "us-east-1"),
+        event("h2", 10.0, "DescribeTrails", Some("bob"), "198.51.100.4", "eu-west-1"),
         // Learning over: a known region is quiet, a new one alerts once.
-        event(
-            "n1",
-            2.0 * day,
-            "DescribeTrails",
-            Some("bob"),
-            "198.51.100.4",
-            "us-east-1",
-        ),
-        event(
-            "n2",
-            2.0 * day + 1.0,
-            "DescribeTrails",
-            Some("bob"),
-            "198.51.100.4",
-            "ap-south-2",
-        ),
-        event(
-            "n3",
-            2.0 * day + 2.0,
-            "DescribeTrails",
-            Some("bob"),
-            "198.51.100.4",
-            "ap-south-2",
-        ),
+        event("n1", 2.0 * day, "DescribeTrails", Some("bob"), "198.51.100.4", "us-east-1"),
+        event("n2", 2.0 * day + 1.0, "DescribeTrails", Some("bob"), "198.51.100.4", "ap-south-2"),
+        event("n3", 2.0 * day + 2.0, "DescribeTrails", Some("bob"), "198.51.100.4", "ap-south-2"),
         // eu-west-1 last seen 10 days earlier: out of the 7-day history, new again.
-        event(
-            "n4",
-            10.0 * day + 20.0,
-            "DescribeTrails",
-            Some("bob"),
-            "198.51.100.4",
-            "eu-west-1",
-        ),
+        event("n4", 10.0 * day + 20.0, "DescribeTrails", Some("bob"), "198.51.100.4", "eu-west-1"),
     ];
     let alerts = run(vec![new_region()], &events, 100, LATENESS).await;
-    let fired: Vec<&Vec<String>> = of_rule(&alerts, "region")
-        .iter()
-        .map(|a| &a.event_ids)
-        .collect();
+    let fired: Vec<&Vec<String>> =
+        of_rule(&alerts, "region").iter().map(|a| &a.event_ids).collect();
     assert_eq!(fired, [&vec!["n2".to_string()], &vec!["n4".to_string()]]);
 }
 
@@ -483,61 +291,19 @@ async fn correlations_chain() {
     );
     let day = 24.0 * 60.0;
     let events = vec![
-        event(
-            "old",
-            0.0,
-            "DescribeTrails",
-            Some("eve"),
-            "198.51.100.5",
-            "us-east-1",
-        ),
+        event("old", 0.0, "DescribeTrails", Some("eve"), "198.51.100.5", "us-east-1"),
         // mallory has used this address before: her StopLogging follows no first-seen address.
-        event(
-            "known",
-            1.0,
-            "DescribeTrails",
-            Some("mallory"),
-            "203.0.113.9",
-            "us-east-1",
-        ),
-        event(
-            "new",
-            2.0 * day,
-            "DescribeTrails",
-            Some("eve"),
-            "203.0.113.9",
-            "us-east-1",
-        ),
-        event(
-            "stop1",
-            2.0 * day + 5.0,
-            "StopLogging",
-            Some("eve"),
-            "203.0.113.9",
-            "us-east-1",
-        ),
-        event(
-            "stop2",
-            2.0 * day + 5.0,
-            "StopLogging",
-            Some("mallory"),
-            "203.0.113.9",
-            "us-east-1",
-        ),
+        event("known", 1.0, "DescribeTrails", Some("mallory"), "203.0.113.9", "us-east-1"),
+        event("new", 2.0 * day, "DescribeTrails", Some("eve"), "203.0.113.9", "us-east-1"),
+        event("stop1", 2.0 * day + 5.0, "StopLogging", Some("eve"), "203.0.113.9", "us-east-1"),
+        event("stop2", 2.0 * day + 5.0, "StopLogging", Some("mallory"), "203.0.113.9", "us-east-1"),
     ];
     let alerts = run(vec![first_seen, then_stop], &events, 100, LATENESS).await;
-    assert!(
-        of_rule(&alerts, "first_ip").is_empty(),
-        "signal-only correlation"
-    );
+    assert!(of_rule(&alerts, "first_ip").is_empty(), "signal-only correlation");
     let fired = of_rule(&alerts, "new_ip_then_stop");
     assert_eq!(fired.len(), 1, "{alerts:?}");
     assert_eq!(fired[0].event_ids[1], "stop1");
-    assert_eq!(
-        of_rule(&alerts, "stop").len(),
-        2,
-        "the detection alerts on its own too"
-    );
+    assert_eq!(of_rule(&alerts, "stop").len(), 2, "the detection alerts on its own too");
 }
 
 #[tokio::test]
@@ -547,30 +313,9 @@ async fn duplicates_and_null_groups_do_not_count() {
         "type = \"event_count\"\nrules = [\"fail\"]\ngroup_by = [\"useridentity.username\"]\ntimespan = \"10m\"\ncondition = { gte = 3 }",
     );
     let events = vec![
-        event(
-            "d1",
-            0.0,
-            "ConsoleLogin",
-            Some("bob"),
-            "198.51.100.1",
-            "us-east-1",
-        ),
-        event(
-            "d1",
-            0.0,
-            "ConsoleLogin",
-            Some("bob"),
-            "198.51.100.1",
-            "us-east-1",
-        ),
-        event(
-            "d2",
-            1.0,
-            "ConsoleLogin",
-            Some("bob"),
-            "198.51.100.1",
-            "us-east-1",
-        ),
+        event("d1", 0.0, "ConsoleLogin", Some("bob"), "198.51.100.1", "us-east-1"),
+        event("d1", 0.0, "ConsoleLogin", Some("bob"), "198.51.100.1", "us-east-1"),
+        event("d2", 1.0, "ConsoleLogin", Some("bob"), "198.51.100.1", "us-east-1"),
         event("n1", 1.0, "ConsoleLogin", None, "198.51.100.1", "us-east-1"),
         event("n2", 2.0, "ConsoleLogin", None, "198.51.100.1", "us-east-1"),
         event("n3", 3.0, "ConsoleLogin", None, "198.51.100.1", "us-east-1"),
@@ -592,9 +337,8 @@ async fn duplicates_and_null_groups_do_not_count() {
 fn scenario() -> Vec<Value> {
     let mut state = 42u64;
     let mut next = |n: u64| {
-        state = state
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
+        state =
+            state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
         (state >> 33) % n
     };
     let users = ["ann", "bob", "cid"];
@@ -607,38 +351,10 @@ fn scenario() -> Vec<Value> {
             let ip = ips[next(3) as usize];
             let region = regions[next(3) as usize];
             match next(10) {
-                0..=4 => event(
-                    &format!("f{i}"),
-                    minutes,
-                    "ConsoleLogin",
-                    Some(user),
-                    ip,
-                    region,
-                ),
-                5 => event(
-                    &format!("ok{i}"),
-                    minutes,
-                    "ConsoleLogin",
-                    Some(user),
-                    ip,
-                    region,
-                ),
-                6 => event(
-                    &format!("s{i}"),
-                    minutes,
-                    "StopLogging",
-                    Some(user),
-                    ip,
-                    region,
-                ),
-                _ => event(
-                    &format!("a{i}"),
-                    minutes,
-                    "DescribeTrails",
-                    Some(user),
-                    ip,
-                    region,
-                ),
+                0..=4 => event(&format!("f{i}"), minutes, "ConsoleLogin", Some(user), ip, region),
+                5 => event(&format!("ok{i}"), minutes, "ConsoleLogin", Some(user), ip, region),
+                6 => event(&format!("s{i}"), minutes, "StopLogging", Some(user), ip, region),
+                _ => event(&format!("a{i}"), minutes, "DescribeTrails", Some(user), ip, region),
             }
         })
         .collect()
@@ -667,10 +383,7 @@ fn scenario_correlations() -> Vec<CorrelationRule> {
 }
 
 fn alert_set(alerts: &[Alert]) -> BTreeSet<String> {
-    alerts
-        .iter()
-        .map(|alert| serde_json::to_string(alert).unwrap())
-        .collect()
+    alerts.iter().map(|alert| serde_json::to_string(alert).unwrap()).collect()
 }
 
 /// Any order of the same events, cut into any batches, gives exactly the same alerts, when
@@ -691,18 +404,12 @@ async fn alerts_do_not_depend_on_order_or_batching() {
     for round in 0..12 {
         let mut shuffled = events.clone();
         for index in (1..shuffled.len()).rev() {
-            seed = seed
-                .wrapping_mul(6_364_136_223_846_793_005)
-                .wrapping_add(round + 1);
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(round + 1);
             shuffled.swap(index, (seed >> 33) as usize % (index + 1));
         }
         let batch_rows = 1 + (seed >> 40) as usize % 60;
         let got = run(scenario_correlations(), &shuffled, batch_rows, lateness).await;
-        assert_eq!(
-            alert_set(&got),
-            expected,
-            "round {round}, batches of {batch_rows}"
-        );
+        assert_eq!(alert_set(&got), expected, "round {round}, batches of {batch_rows}");
     }
 }
 
@@ -713,30 +420,9 @@ async fn late_events_are_counted_and_still_correlate() {
     let lateness = Duration::from_secs(60);
     let mut processor = processor(vec![brute_force()], lateness).await;
     let on_time = vec![
-        event(
-            "f1",
-            0.0,
-            "ConsoleLogin",
-            Some("bob"),
-            "198.51.100.1",
-            "us-east-1",
-        ),
-        event(
-            "f2",
-            1.0,
-            "ConsoleLogin",
-            Some("bob"),
-            "198.51.100.1",
-            "us-east-1",
-        ),
-        event(
-            "x",
-            5.0,
-            "DescribeTrails",
-            Some("bob"),
-            "198.51.100.8",
-            "us-east-1",
-        ),
+        event("f1", 0.0, "ConsoleLogin", Some("bob"), "198.51.100.1", "us-east-1"),
+        event("f2", 1.0, "ConsoleLogin", Some("bob"), "198.51.100.1", "us-east-1"),
+        event("x", 5.0, "DescribeTrails", Some("bob"), "198.51.100.8", "us-east-1"),
     ];
     let mut alerts = Vec::new();
     for batch in batches(&on_time, 100) {
@@ -744,14 +430,7 @@ async fn late_events_are_counted_and_still_correlate() {
     }
     assert!(of_rule(&alerts, "brute").is_empty());
     // Three minutes behind the newest event: behind the watermark (one minute of lateness).
-    let late = vec![event(
-        "f3",
-        2.0,
-        "ConsoleLogin",
-        Some("bob"),
-        "198.51.100.1",
-        "us-east-1",
-    )];
+    let late = vec![event("f3", 2.0, "ConsoleLogin", Some("bob"), "198.51.100.1", "us-east-1")];
     for batch in batches(&late, 100) {
         alerts.extend(processor.process(&batch).unwrap());
     }
@@ -770,12 +449,8 @@ async fn late_events_are_counted_and_still_correlate() {
 async fn a_restart_from_a_checkpoint_loses_nothing() {
     let mut events = scenario();
     events.sort_by_key(|event| event["eventTime"].as_str().unwrap().to_string());
-    let correlations = || {
-        scenario_correlations()
-            .into_iter()
-            .filter(|c| c.meta.id != "few")
-            .collect::<Vec<_>>()
-    };
+    let correlations =
+        || scenario_correlations().into_iter().filter(|c| c.meta.id != "few").collect::<Vec<_>>();
     let uninterrupted = run(correlations(), &events, 50, LATENESS).await;
 
     let (first, second) = events.split_at(events.len() / 2);
@@ -787,9 +462,7 @@ async fn a_restart_from_a_checkpoint_loses_nothing() {
     let checkpoint = serde_json::to_vec(before.correlations().state()).unwrap();
     drop(before);
     let mut after = processor(correlations(), LATENESS).await;
-    after
-        .correlations()
-        .restore(serde_json::from_slice::<EngineState>(&checkpoint).unwrap());
+    after.correlations().restore(serde_json::from_slice::<EngineState>(&checkpoint).unwrap());
     for batch in batches(second, 50) {
         alerts.extend(after.process(&batch).unwrap());
     }
@@ -829,28 +502,11 @@ async fn new_terms_history_is_bootstrapped_from_the_lake() {
     let inputs = tempfile::tempdir().unwrap();
     let day = 24.0 * 60.0;
     let history = vec![
-        event(
-            "h1",
-            0.0,
-            "DescribeTrails",
-            Some("bob"),
-            "198.51.100.4",
-            "us-east-1",
-        ),
-        event(
-            "h2",
-            1.0,
-            "DescribeTrails",
-            Some("bob"),
-            "198.51.100.4",
-            "eu-west-1",
-        ),
+        event("h1", 0.0, "DescribeTrails", Some("bob"), "198.51.100.4", "us-east-1"),
+        event("h2", 1.0, "DescribeTrails", Some("bob"), "198.51.100.4", "eu-west-1"),
     ];
-    std::fs::write(
-        inputs.path().join("day1.json"),
-        serde_json::to_string(&history).unwrap(),
-    )
-    .unwrap();
+    std::fs::write(inputs.path().join("day1.json"), serde_json::to_string(&history).unwrap())
+        .unwrap();
     let config = |dir: &Path| RunConfig {
         inputs: vec![dir.display().to_string()],
         decode: DecodeConfig::default(),
@@ -859,49 +515,18 @@ async fn new_terms_history_is_bootstrapped_from_the_lake() {
     // Day 1 goes into the lake by a pack without the correlation; then the state is lost.
     let mut sink = JsonLinesSink::writer("test", Box::new(std::io::sink()));
     let mut plain = processor(Vec::new(), LATENESS).await;
-    run_files(
-        &config(inputs.path()),
-        &location,
-        &mut plain,
-        &mut sink,
-        &Counters::default(),
-    )
-    .await
-    .unwrap();
+    run_files(&config(inputs.path()), &location, &mut plain, &mut sink, &Counters::default())
+        .await
+        .unwrap();
     std::fs::remove_file(lake_dir.path().join(CHECKPOINT_PATH)).unwrap();
 
     let day2 = tempfile::tempdir().unwrap();
     let events = vec![
-        event(
-            "n1",
-            day,
-            "DescribeTrails",
-            Some("bob"),
-            "198.51.100.4",
-            "us-east-1",
-        ),
-        event(
-            "n2",
-            day + 1.0,
-            "DescribeTrails",
-            Some("bob"),
-            "198.51.100.4",
-            "eu-west-1",
-        ),
-        event(
-            "n3",
-            day + 2.0,
-            "DescribeTrails",
-            Some("bob"),
-            "198.51.100.4",
-            "sa-east-1",
-        ),
+        event("n1", day, "DescribeTrails", Some("bob"), "198.51.100.4", "us-east-1"),
+        event("n2", day + 1.0, "DescribeTrails", Some("bob"), "198.51.100.4", "eu-west-1"),
+        event("n3", day + 2.0, "DescribeTrails", Some("bob"), "198.51.100.4", "sa-east-1"),
     ];
-    std::fs::write(
-        day2.path().join("day2.json"),
-        serde_json::to_string(&events).unwrap(),
-    )
-    .unwrap();
+    std::fs::write(day2.path().join("day2.json"), serde_json::to_string(&events).unwrap()).unwrap();
     let captured = std::sync::Arc::new(std::sync::Mutex::new(Vec::<u8>::new()));
     struct Shared(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
     impl std::io::Write for Shared {
@@ -915,24 +540,13 @@ async fn new_terms_history_is_bootstrapped_from_the_lake() {
     }
     let mut sink = JsonLinesSink::writer("test", Box::new(Shared(captured.clone())));
     let mut with_rule = processor(vec![region()], LATENESS).await;
-    run_files(
-        &config(day2.path()),
-        &location,
-        &mut with_rule,
-        &mut sink,
-        &Counters::default(),
-    )
-    .await
-    .unwrap();
+    run_files(&config(day2.path()), &location, &mut with_rule, &mut sink, &Counters::default())
+        .await
+        .unwrap();
     let text = String::from_utf8(captured.lock().unwrap().clone()).unwrap();
-    let alerts: Vec<Alert> = text
-        .lines()
-        .map(|line| serde_json::from_str(line).unwrap())
-        .collect();
-    let fired: Vec<&Vec<String>> = of_rule(&alerts, "region")
-        .iter()
-        .map(|a| &a.event_ids)
-        .collect();
+    let alerts: Vec<Alert> = text.lines().map(|line| serde_json::from_str(line).unwrap()).collect();
+    let fired: Vec<&Vec<String>> =
+        of_rule(&alerts, "region").iter().map(|a| &a.event_ids).collect();
     assert_eq!(fired, [&vec!["n3".to_string()]]);
 }
 
@@ -945,26 +559,11 @@ async fn temporal_ordered_accepts_steps_in_the_same_second() {
         "type = \"temporal_ordered\"\nrules = [\"fail\", \"ok\"]\ngroup_by = [\"sourceipaddress\"]\ntimespan = \"30m\"",
     );
     // "ok0" sorts before "zz-fail", so the success is processed first.
-    let mut failure = event(
-        "zz-fail",
-        0.0,
-        "ConsoleLogin",
-        Some("bob"),
-        "198.51.100.3",
-        "us-east-1",
-    );
+    let mut failure =
+        event("zz-fail", 0.0, "ConsoleLogin", Some("bob"), "198.51.100.3", "us-east-1");
     failure["responseElements"]["ConsoleLogin"] = json!("Failure");
-    let events = vec![
-        failure,
-        event(
-            "ok0",
-            0.0,
-            "ConsoleLogin",
-            Some("bob"),
-            "198.51.100.3",
-            "us-east-1",
-        ),
-    ];
+    let events =
+        vec![failure, event("ok0", 0.0, "ConsoleLogin", Some("bob"), "198.51.100.3", "us-east-1")];
     let alerts = run(vec![in_order], &events, 100, LATENESS).await;
     let fired = of_rule(&alerts, "then");
     assert_eq!(fired.len(), 1, "{alerts:?}");
@@ -974,14 +573,7 @@ async fn temporal_ordered_accepts_steps_in_the_same_second() {
 /// A CloudTrail record delivered twice raises one alert.
 #[tokio::test]
 async fn a_duplicated_record_alerts_once() {
-    let stop = event(
-        "s1",
-        0.0,
-        "StopLogging",
-        Some("eve"),
-        "203.0.113.9",
-        "us-east-1",
-    );
+    let stop = event("s1", 0.0, "StopLogging", Some("eve"), "203.0.113.9", "us-east-1");
     let alerts = run(Vec::new(), &[stop.clone(), stop.clone()], 1, LATENESS).await;
     assert_eq!(of_rule(&alerts, "stop").len(), 1);
 }

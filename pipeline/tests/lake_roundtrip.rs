@@ -20,9 +20,7 @@ use pipeline::run::{RunConfig, RunSummary, run_files};
 use pipeline::sinks::jsonl::JsonLinesSink;
 
 fn project(relative: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .join(relative)
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(relative)
 }
 
 /// A writer that keeps what is written, shared with the test.
@@ -41,26 +39,16 @@ impl std::io::Write for Captured {
 
 async fn run_samples(lake_dir: &Path, config: RunConfig) -> (RunSummary, Vec<Alert>) {
     let pack = load_pack(&project("sql-rules")).unwrap();
-    let mut processor = Processor::for_pack(pack, ExceptionSet::empty(), DEFAULT_LATENESS)
-        .await
-        .unwrap();
+    let mut processor =
+        Processor::for_pack(pack, ExceptionSet::empty(), DEFAULT_LATENESS).await.unwrap();
     let location = LakeLocation::open(lake_dir.to_str().unwrap()).unwrap();
     let captured = Captured::default();
     let mut sink = JsonLinesSink::writer("test", Box::new(captured.clone()));
-    let summary = run_files(
-        &config,
-        &location,
-        &mut processor,
-        &mut sink,
-        &Counters::default(),
-    )
-    .await
-    .unwrap();
+    let summary = run_files(&config, &location, &mut processor, &mut sink, &Counters::default())
+        .await
+        .unwrap();
     let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
-    let alerts = text
-        .lines()
-        .map(|line| serde_json::from_str(line).unwrap())
-        .collect();
+    let alerts = text.lines().map(|line| serde_json::from_str(line).unwrap()).collect();
     (summary, alerts)
 }
 
@@ -80,10 +68,7 @@ async fn query_count(lake_dir: &Path, aggregate: &str, filter: &str) -> i64 {
     let sql = format!("SELECT {aggregate} FROM cloudtrail {filter}");
     let batches = ctx.sql(&sql).await.unwrap().collect().await.unwrap();
     let column = batches[0].column(0).as_any();
-    column
-        .downcast_ref::<arrow::array::Int64Array>()
-        .unwrap()
-        .value(0)
+    column.downcast_ref::<arrow::array::Int64Array>().unwrap().value(0)
 }
 
 async fn count_rows(lake_dir: &Path, filter: &str) -> i64 {
@@ -101,19 +86,13 @@ async fn lake_reads_back_with_the_documented_schema_and_every_row() {
     assert!(!alerts.is_empty());
 
     let ctx = SessionContext::new();
-    register_events_table(
-        &ctx,
-        &LakeLocation::open(dir.path().to_str().unwrap()).unwrap(),
-    )
-    .await
-    .unwrap();
+    register_events_table(&ctx, &LakeLocation::open(dir.path().to_str().unwrap()).unwrap())
+        .await
+        .unwrap();
     let frame = ctx.sql("SELECT * FROM cloudtrail").await.unwrap();
     let schema = frame.schema().as_arrow().clone();
-    let mut expected: Vec<Field> = cloudtrail_schema()
-        .fields()
-        .iter()
-        .map(|f| f.as_ref().clone())
-        .collect();
+    let mut expected: Vec<Field> =
+        cloudtrail_schema().fields().iter().map(|f| f.as_ref().clone()).collect();
     expected.push(Field::new("dt", DataType::Utf8, false));
     expected.push(Field::new("hour", DataType::Utf8, false));
     let names = |fields: &[Field]| fields.iter().map(|f| f.name().clone()).collect::<Vec<_>>();
@@ -122,24 +101,14 @@ async fn lake_reads_back_with_the_documented_schema_and_every_row() {
     for (got, want) in actual.iter().zip(&expected) {
         assert_eq!(got.data_type(), want.data_type(), "column {}", want.name());
     }
-    let rows: usize = frame
-        .collect()
-        .await
-        .unwrap()
-        .iter()
-        .map(|b| b.num_rows())
-        .sum();
+    let rows: usize = frame.collect().await.unwrap().iter().map(|b| b.num_rows()).sum();
     assert_eq!(rows as u64, summary.events);
 
     // Partition pruning sees the hour folders; leading zeros survive in account ids.
     assert!(count_rows(dir.path(), "WHERE dt = '2025-03-09' AND hour = '17'").await > 0);
     assert!(count_rows(dir.path(), "WHERE recipientaccountid = '012345678901'").await > 0);
     let parquet = walk_parquet(dir.path());
-    assert!(
-        parquet
-            .iter()
-            .all(|path| path.to_string_lossy().contains("/cloudtrail/dt="))
-    );
+    assert!(parquet.iter().all(|path| path.to_string_lossy().contains("/cloudtrail/dt=")));
 }
 
 #[tokio::test]
@@ -150,42 +119,23 @@ async fn rerunning_the_same_input_adds_no_rows_and_raises_nothing_new() {
     let (second, second_alerts) = run_samples(dir.path(), samples_config()).await;
     assert_eq!(count_rows(dir.path(), "").await, rows_after_first);
     assert_eq!(second.lake.rows, 0);
-    assert_eq!(
-        second.already_ingested,
-        first.files - first.skipped - first.failed
-    );
+    assert_eq!(second.already_ingested, first.files - first.skipped - first.failed);
     // A replay raises nothing new: detections repeat identically (same ids, for downstream
     // dedup), and correlation windows still held in the checkpoint see the replayed events as
     // duplicates, so those alerts are not sent again.
     let is_detection = |alert: &&Alert| !alert.rule_id.starts_with("aws.correlation.");
-    let detections = |alerts: &[Alert]| {
-        alerts
-            .iter()
-            .filter(is_detection)
-            .cloned()
-            .collect::<Vec<_>>()
-    };
+    let detections =
+        |alerts: &[Alert]| alerts.iter().filter(is_detection).cloned().collect::<Vec<_>>();
     assert_eq!(detections(&first_alerts), detections(&second_alerts));
-    assert!(
-        second_alerts
-            .iter()
-            .all(|alert| first_alerts.contains(alert))
-    );
-    assert!(
-        first_alerts
-            .iter()
-            .any(|alert| alert.rule_id.starts_with("aws.correlation."))
-    );
+    assert!(second_alerts.iter().all(|alert| first_alerts.contains(alert)));
+    assert!(first_alerts.iter().any(|alert| alert.rule_id.starts_with("aws.correlation.")));
 }
 
 #[tokio::test]
 async fn small_buffers_split_files_but_keep_every_row_once() {
     let dir = tempfile::tempdir().unwrap();
     let config = RunConfig {
-        decode: DecodeConfig {
-            batch_rows: 7,
-            ..DecodeConfig::default()
-        },
+        decode: DecodeConfig { batch_rows: 7, ..DecodeConfig::default() },
         writer: LakeWriterConfig {
             target_file_bytes: 64 * 1024,
             max_buffer_bytes: 128 * 1024,

@@ -16,47 +16,24 @@ fn pack() -> RulePack {
 /// Metadata and file of every rule, detections and correlations.
 fn all_meta() -> Vec<(RuleMeta, PathBuf)> {
     let pack = pack();
-    let detections = pack
-        .detections
-        .into_iter()
-        .map(|rule| (rule.meta, rule.file));
-    detections
-        .chain(
-            pack.correlations
-                .into_iter()
-                .map(|rule| (rule.meta, rule.file)),
-        )
-        .collect()
+    let detections = pack.detections.into_iter().map(|rule| (rule.meta, rule.file));
+    detections.chain(pack.correlations.into_iter().map(|rule| (rule.meta, rule.file))).collect()
 }
 
 #[tokio::test]
 async fn the_pack_has_at_least_80_detections_and_12_correlations_that_all_compile() {
     let pack = pack();
-    assert!(
-        pack.detections.len() >= 80,
-        "{} detections",
-        pack.detections.len()
-    );
-    assert!(
-        pack.correlations.len() >= 12,
-        "{} correlations",
-        pack.correlations.len()
-    );
-    DetectionEngine::compile(pack.detections.clone())
-        .await
-        .unwrap();
-    CorrelationEngine::compile(pack.correlations, &pack.detections, 0)
-        .await
-        .unwrap();
+    assert!(pack.detections.len() >= 80, "{} detections", pack.detections.len());
+    assert!(pack.correlations.len() >= 12, "{} correlations", pack.correlations.len());
+    DetectionEngine::compile(pack.detections.clone()).await.unwrap();
+    CorrelationEngine::compile(pack.correlations, &pack.detections, 0).await.unwrap();
 }
 
 #[test]
 fn the_embedded_pack_is_the_folder() {
     let ids = |pack: RulePack| -> BTreeSet<String> {
         let detections = pack.detections.into_iter().map(|rule| rule.meta.id);
-        detections
-            .chain(pack.correlations.into_iter().map(|rule| rule.meta.id))
-            .collect()
+        detections.chain(pack.correlations.into_iter().map(|rule| rule.meta.id)).collect()
     };
     assert_eq!(ids(embedded_pack().unwrap()), ids(pack()));
 }
@@ -73,46 +50,28 @@ fn every_stratus_technique_with_a_cloudtrail_footprint_is_detected() {
         .filter(|line| !line.is_empty() && !line.starts_with('#'))
         .collect();
     let rules = all_meta();
-    let named: BTreeSet<&str> = rules
-        .iter()
-        .flat_map(|(meta, _)| meta.stratus.iter().map(String::as_str))
-        .collect();
+    let named: BTreeSet<&str> =
+        rules.iter().flat_map(|(meta, _)| meta.stratus.iter().map(String::as_str)).collect();
     let undetected: Vec<&&str> = catalog.difference(&named).collect();
-    assert!(
-        undetected.is_empty(),
-        "Stratus techniques no rule names: {undetected:?}"
-    );
+    assert!(undetected.is_empty(), "Stratus techniques no rule names: {undetected:?}");
     let unknown: Vec<&&str> = named.difference(&catalog).collect();
-    assert!(
-        unknown.is_empty(),
-        "rules name techniques missing from the catalog: {unknown:?}"
-    );
+    assert!(unknown.is_empty(), "rules name techniques missing from the catalog: {unknown:?}");
 }
 
 #[test]
 fn every_cloudtrail_tactic_is_covered() {
     let detections = pack().detections;
     let by_tactic = coverage(&detections);
-    let missing: Vec<&&str> = CLOUDTRAIL_TACTICS
-        .iter()
-        .filter(|tactic| !by_tactic.contains_key(**tactic))
-        .collect();
+    let missing: Vec<&&str> =
+        CLOUDTRAIL_TACTICS.iter().filter(|tactic| !by_tactic.contains_key(**tactic)).collect();
     assert!(missing.is_empty(), "tactics without a rule: {missing:?}");
 }
 
 #[test]
 fn every_rule_is_documented_for_an_analyst() {
     for (meta, file) in all_meta() {
-        assert!(
-            meta.description.len() >= 80,
-            "{}: description too thin",
-            meta.id
-        );
-        assert!(
-            !meta.false_positives.is_empty(),
-            "{}: no known false positives",
-            meta.id
-        );
+        assert!(meta.description.len() >= 80, "{}: description too thin", meta.id);
+        assert!(!meta.false_positives.is_empty(), "{}: no known false positives", meta.id);
         assert!(!meta.references.is_empty(), "{}: no references", meta.id);
         assert!(meta.runbook.is_some(), "{}: no runbook line", meta.id);
         let expected_file = meta.id.rsplit('.').next().unwrap();

@@ -25,25 +25,13 @@ fn samples() -> PathBuf {
 
 async fn run(inputs: Vec<String>, lake: &str) -> RunSummary {
     let pack = load_pack(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../sql-rules")).unwrap();
-    let mut processor = Processor::for_pack(pack, ExceptionSet::empty(), DEFAULT_LATENESS)
-        .await
-        .unwrap();
+    let mut processor =
+        Processor::for_pack(pack, ExceptionSet::empty(), DEFAULT_LATENESS).await.unwrap();
     let location = LakeLocation::open(lake).unwrap();
-    let config = RunConfig {
-        inputs,
-        decode: DecodeConfig::default(),
-        writer: LakeWriterConfig::default(),
-    };
+    let config =
+        RunConfig { inputs, decode: DecodeConfig::default(), writer: LakeWriterConfig::default() };
     let mut sink = JsonLinesSink::writer("test", Box::new(std::io::sink()));
-    run_files(
-        &config,
-        &location,
-        &mut processor,
-        &mut sink,
-        &Counters::default(),
-    )
-    .await
-    .unwrap()
+    run_files(&config, &location, &mut processor, &mut sink, &Counters::default()).await.unwrap()
 }
 
 #[tokio::test]
@@ -57,29 +45,18 @@ async fn cloudtrail_objects_in_s3_go_to_an_s3_lake() {
     for entry in walkdir::WalkDir::new(root.join("AWSLogs")) {
         let entry = entry.unwrap();
         if entry.file_type().is_file() {
-            let key = entry
-                .path()
-                .strip_prefix(&root)
-                .unwrap()
-                .to_string_lossy()
-                .into_owned();
+            let key = entry.path().strip_prefix(&root).unwrap().to_string_lossy().into_owned();
             let body = std::fs::read(entry.path()).unwrap();
-            store
-                .store()
-                .put(&ObjectPath::from(key), PutPayload::from(body))
-                .await
-                .unwrap();
+            store.store().put(&ObjectPath::from(key), PutPayload::from(body)).await.unwrap();
             uploaded += 1;
         }
     }
     assert!(uploaded > 10);
 
     let local_lake = tempfile::tempdir().unwrap();
-    let local = run(
-        vec![root.join("AWSLogs").display().to_string()],
-        local_lake.path().to_str().unwrap(),
-    )
-    .await;
+    let local =
+        run(vec![root.join("AWSLogs").display().to_string()], local_lake.path().to_str().unwrap())
+            .await;
     let lake_url = format!("s3://{bucket}/lake");
     let from_s3 = run(vec![format!("s3://{bucket}/AWSLogs/")], &lake_url).await;
     assert_eq!(from_s3.files, local.files);
@@ -89,22 +66,11 @@ async fn cloudtrail_objects_in_s3_go_to_an_s3_lake() {
     assert_eq!(from_s3.alerts, local.alerts);
 
     let ctx = SessionContext::new();
-    register_events_table(&ctx, &LakeLocation::open(&lake_url).unwrap())
-        .await
-        .unwrap();
-    let batches = ctx
-        .sql("SELECT count(*) FROM cloudtrail")
-        .await
-        .unwrap()
-        .collect()
-        .await
-        .unwrap();
-    let rows = batches[0]
-        .column(0)
-        .as_any()
-        .downcast_ref::<arrow::array::Int64Array>()
-        .unwrap()
-        .value(0);
+    register_events_table(&ctx, &LakeLocation::open(&lake_url).unwrap()).await.unwrap();
+    let batches =
+        ctx.sql("SELECT count(*) FROM cloudtrail").await.unwrap().collect().await.unwrap();
+    let rows =
+        batches[0].column(0).as_any().downcast_ref::<arrow::array::Int64Array>().unwrap().value(0);
     assert_eq!(rows as u64, from_s3.events);
 
     // Replaying the bucket adds no rows: the ledger lives in the S3 lake too.

@@ -24,10 +24,8 @@ use serde_json::json;
 fn sample_files() -> Vec<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../samples/cloudtrail/AWSLogs/123456789012/CloudTrail/us-east-1/2025/03/09");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(root)
-        .unwrap()
-        .map(|entry| entry.unwrap().path())
-        .collect();
+    let mut files: Vec<PathBuf> =
+        std::fs::read_dir(root).unwrap().map(|entry| entry.unwrap().path()).collect();
     files.sort();
     files.truncate(3);
     files
@@ -43,9 +41,7 @@ fn s3_event(bucket: &str, encoded_key: &str) -> String {
 
 async fn pack_processor() -> Processor {
     let pack = load_pack(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../sql-rules")).unwrap();
-    Processor::for_pack(pack, ExceptionSet::empty(), DEFAULT_LATENESS)
-        .await
-        .unwrap()
+    Processor::for_pack(pack, ExceptionSet::empty(), DEFAULT_LATENESS).await.unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -63,10 +59,7 @@ async fn notifications_of_every_shape_land_in_the_lake_once() {
         );
         store
             .store()
-            .put(
-                &ObjectPath::from(key.as_str()),
-                PutPayload::from(std::fs::read(file).unwrap()),
-            )
+            .put(&ObjectPath::from(key.as_str()), PutPayload::from(std::fs::read(file).unwrap()))
             .await
             .unwrap();
         keys.push(key);
@@ -74,12 +67,7 @@ async fn notifications_of_every_shape_land_in_the_lake_once() {
 
     let client = sqs::client().await;
     let name = format!("trail-{}", std::process::id());
-    let dlq = client
-        .create_queue()
-        .queue_name(format!("{name}-dlq"))
-        .send()
-        .await
-        .unwrap();
+    let dlq = client.create_queue().queue_name(format!("{name}-dlq")).send().await.unwrap();
     let dlq_url = dlq.queue_url().unwrap().to_string();
     let dlq_arn = client
         .get_queue_attributes()
@@ -126,13 +114,7 @@ async fn notifications_of_every_shape_land_in_the_lake_once() {
         test_event,
         "this is not a notification".to_string(),
     ] {
-        client
-            .send_message()
-            .queue_url(&queue_url)
-            .message_body(body)
-            .send()
-            .await
-            .unwrap();
+        client.send_message().queue_url(&queue_url).message_body(body).send().await.unwrap();
     }
 
     let lake_url = format!("s3://{bucket}/lake");
@@ -142,11 +124,8 @@ async fn notifications_of_every_shape_land_in_the_lake_once() {
         decode: DecodeConfig::default(),
         writer: LakeWriterConfig::default(),
     };
-    let config = SqsConfig {
-        queue_url: queue_url.clone(),
-        wait_seconds: 1,
-        max_empty_receives: Some(3),
-    };
+    let config =
+        SqsConfig { queue_url: queue_url.clone(), wait_seconds: 1, max_empty_receives: Some(3) };
     let mut processor = pack_processor().await;
     let mut sink = JsonLinesSink::writer("test", Box::new(std::io::sink()));
     let counters = Counters::default();
@@ -171,10 +150,7 @@ async fn notifications_of_every_shape_land_in_the_lake_once() {
     for file in &files {
         std::fs::copy(file, local_inputs.path().join(file.file_name().unwrap())).unwrap();
     }
-    let local_run = RunConfig {
-        inputs: vec![local_inputs.path().display().to_string()],
-        ..run
-    };
+    let local_run = RunConfig { inputs: vec![local_inputs.path().display().to_string()], ..run };
     let mut local_processor = pack_processor().await;
     let local = run_files(
         &local_run,
@@ -186,9 +162,7 @@ async fn notifications_of_every_shape_land_in_the_lake_once() {
     .await
     .unwrap();
     let ctx = datafusion::prelude::SessionContext::new();
-    lake::table::register_events_table(&ctx, &location)
-        .await
-        .unwrap();
+    lake::table::register_events_table(&ctx, &location).await.unwrap();
     let batches = ctx
         .sql("SELECT count(*), count(DISTINCT eventid) FROM cloudtrail")
         .await
@@ -213,20 +187,10 @@ async fn notifications_of_every_shape_land_in_the_lake_once() {
 
     // The poison message was never deleted: after its receive count it is in the DLQ.
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let _ = client
-        .receive_message()
-        .queue_url(&queue_url)
-        .wait_time_seconds(1)
-        .send()
-        .await
-        .unwrap();
-    let dead = client
-        .receive_message()
-        .queue_url(&dlq_url)
-        .wait_time_seconds(2)
-        .send()
-        .await
-        .unwrap();
+    let _ =
+        client.receive_message().queue_url(&queue_url).wait_time_seconds(1).send().await.unwrap();
+    let dead =
+        client.receive_message().queue_url(&dlq_url).wait_time_seconds(2).send().await.unwrap();
     let bodies: Vec<&str> = dead.messages().iter().filter_map(|m| m.body()).collect();
     assert_eq!(bodies, ["this is not a notification"]);
 }

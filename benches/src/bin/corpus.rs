@@ -74,12 +74,7 @@ impl Rng {
     }
 }
 
-const ACCOUNTS: &[&str] = &[
-    "012345678901",
-    "123456789012",
-    "000011112222",
-    "555566667777",
-];
+const ACCOUNTS: &[&str] = &["012345678901", "123456789012", "000011112222", "555566667777"];
 const REGIONS: &[&str] = &["us-east-1", "eu-west-1", "ap-southeast-2"];
 const START: i64 = 1_741_478_400; // 2025-03-09T00:00:00Z
 
@@ -108,21 +103,10 @@ fn rfc3339(seconds: i64) -> String {
 fn record(rng: &mut Rng, account: &str, region: &str, time: i64) -> String {
     let user_index = rng.below(40);
     let user = format!("user{user_index}");
-    let role = rng.pick(&[
-        "app-role",
-        "deploy-role",
-        "ReadOnly",
-        "lambda-exec",
-        "ecs-task",
-    ]);
+    let role = rng.pick(&["app-role", "deploy-role", "ReadOnly", "lambda-exec", "ecs-task"]);
     // Each user works from a handful of addresses.
-    let ip = format!(
-        "{}.{}.{}.{}",
-        20 + user_index,
-        10 + user_index % 7,
-        rng.below(4),
-        10 + user_index
-    );
+    let ip =
+        format!("{}.{}.{}.{}", 20 + user_index, 10 + user_index % 7, rng.below(4), 10 + user_index);
     let event_id = rng.uuid();
     let request_id = rng.uuid();
     let when = rfc3339(time);
@@ -211,9 +195,7 @@ fn layout(out: &Path, events: u64, seed: u64) -> Result<()> {
                 let count = (per_file / 2 + rng.below(per_file)).min(events - written);
                 let stamp = rfc3339(start).replace(['-', ':'], "");
                 let day = &rfc3339(start)[..10].replace('-', "/");
-                let id: String = (0..16)
-                    .map(|_| char::from(b'A' + rng.below(26) as u8))
-                    .collect();
+                let id: String = (0..16).map(|_| char::from(b'A' + rng.below(26) as u8)).collect();
                 let path = out.join(format!(
                     "AWSLogs/{account}/CloudTrail/{region}/{day}/{account}_CloudTrail_{region}_{}Z_{id}.json.gz",
                     &stamp[..13]
@@ -240,10 +222,7 @@ fn layout(out: &Path, events: u64, seed: u64) -> Result<()> {
         }
         slot += 1;
     }
-    eprintln!(
-        "corpus: {written} events in {files} files under {}",
-        out.display()
-    );
+    eprintln!("corpus: {written} events in {files} files under {}", out.display());
     Ok(())
 }
 
@@ -266,10 +245,7 @@ fn single(out: &Path, bytes: u64, seed: u64) -> Result<()> {
     }
     gz.write_all(b"]}")?;
     gz.finish()?;
-    eprintln!(
-        "corpus: {events} events, {written} decompressed bytes in {}",
-        out.display()
-    );
+    eprintln!("corpus: {events} events, {written} decompressed bytes in {}", out.display());
     Ok(())
 }
 

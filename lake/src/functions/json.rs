@@ -33,18 +33,12 @@ pub struct JsonExtract {
 impl JsonExtract {
     /// `json_extract_scalar(json, path)`.
     pub fn scalar() -> Self {
-        Self {
-            kind: Extract::Scalar,
-            signature: Signature::string(2, Volatility::Immutable),
-        }
+        Self { kind: Extract::Scalar, signature: Signature::string(2, Volatility::Immutable) }
     }
 
     /// `json_extract(json, path)`.
     pub fn json() -> Self {
-        Self {
-            kind: Extract::Json,
-            signature: Signature::string(2, Volatility::Immutable),
-        }
+        Self { kind: Extract::Json, signature: Signature::string(2, Volatility::Immutable) }
     }
 
     fn extract(&self, document: &str, steps: &[Step], out: &mut StringBuilder) {
@@ -67,11 +61,7 @@ impl JsonExtract {
 
 fn as_utf8(array: &ArrayRef) -> Result<StringArray> {
     let utf8 = cast(array, &DataType::Utf8)?;
-    Ok(utf8
-        .as_any()
-        .downcast_ref::<StringArray>()
-        .expect("cast to Utf8")
-        .clone())
+    Ok(utf8.as_any().downcast_ref::<StringArray>().expect("cast to Utf8").clone())
 }
 
 impl ScalarUDFImpl for JsonExtract {

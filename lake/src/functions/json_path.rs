@@ -15,10 +15,7 @@ pub enum Step {
 /// Parses a JSONPath such as `$.userIdentity.arn` or `$["policy.name"][0]`.
 pub fn parse(path: &str) -> Result<Vec<Step>, String> {
     let invalid = |why: &str| format!("invalid JSON path '{path}': {why}");
-    let rest = path
-        .trim()
-        .strip_prefix('$')
-        .ok_or_else(|| invalid("it must start with '$'"))?;
+    let rest = path.trim().strip_prefix('$').ok_or_else(|| invalid("it must start with '$'"))?;
     let bytes = rest.as_bytes();
     let mut steps = Vec::new();
     let mut at = 0;
@@ -26,9 +23,8 @@ pub fn parse(path: &str) -> Result<Vec<Step>, String> {
         match bytes[at] {
             b'.' => {
                 let start = at + 1;
-                let end = rest[start..]
-                    .find(['.', '['])
-                    .map_or(rest.len(), |offset| start + offset);
+                let end =
+                    rest[start..].find(['.', '[']).map_or(rest.len(), |offset| start + offset);
                 if start == end {
                     return Err(invalid("empty member name"));
                 }
@@ -47,9 +43,8 @@ pub fn parse(path: &str) -> Result<Vec<Step>, String> {
                     .or_else(|| inside.strip_prefix('\'').and_then(|s| s.strip_suffix('\'')));
                 match quoted {
                     Some(member) => steps.push(Step::Member(member.to_string())),
-                    None => steps.push(Step::Index(
-                        inside.parse().map_err(|_| invalid("bad array index"))?,
-                    )),
+                    None => steps
+                        .push(Step::Index(inside.parse().map_err(|_| invalid("bad array index"))?)),
                 }
                 at = close + 1;
             }
@@ -90,10 +85,7 @@ mod tests {
     #[test]
     fn selects_nested_values() {
         let value: Value = serde_json::from_str(r#"{"a":{"b":[1,{"c":"x"}]}}"#).unwrap();
-        assert_eq!(
-            select(&value, &parse("$.a.b[1].c").unwrap()),
-            Some(&Value::from("x"))
-        );
+        assert_eq!(select(&value, &parse("$.a.b[1].c").unwrap()), Some(&Value::from("x")));
         assert_eq!(select(&value, &parse("$.a.z").unwrap()), None);
     }
 }

@@ -28,11 +28,7 @@ mod tests {
                 let column =
                     arrow::compute::cast(batch.column(0), &arrow::datatypes::DataType::Utf8)
                         .unwrap();
-                column
-                    .as_string::<i32>()
-                    .iter()
-                    .map(|v| v.map(str::to_string))
-                    .collect::<Vec<_>>()
+                column.as_string::<i32>().iter().map(|v| v.map(str::to_string)).collect::<Vec<_>>()
             })
             .collect()
     }

@@ -44,18 +44,13 @@ pub async fn seed_new_terms_from_lake(
     register_events_table(&ctx, location).await?;
     let mut seeded = 0;
     for (correlation_id, fields, sources) in targets {
-        let failed = |source| PipelineError::RuleEvaluation {
-            rule_id: correlation_id.clone(),
-            source,
-        };
+        let failed =
+            |source| PipelineError::RuleEvaluation { rule_id: correlation_id.clone(), source };
         let mut tuples = Vec::new();
         let mut earliest: Option<i64> = None;
         for source in sources {
-            let keys: Vec<String> = fields
-                .iter()
-                .enumerate()
-                .map(|(i, field)| format!("{field} AS k{i}"))
-                .collect();
+            let keys: Vec<String> =
+                fields.iter().enumerate().map(|(i, field)| format!("{field} AS k{i}")).collect();
             let group: Vec<String> = (1..=fields.len()).map(|i| i.to_string()).collect();
             let sql = format!(
                 "SELECT {}, max(event_ts) AS last_seen, min(event_ts) AS first_seen FROM ({}) AS signals GROUP BY {}",
@@ -63,13 +58,7 @@ pub async fn seed_new_terms_from_lake(
                 source.sql,
                 group.join(", ")
             );
-            let batches = ctx
-                .sql(&sql)
-                .await
-                .map_err(failed)?
-                .collect()
-                .await
-                .map_err(failed)?;
+            let batches = ctx.sql(&sql).await.map_err(failed)?.collect().await.map_err(failed)?;
             for batch in batches {
                 let key_columns = (0..fields.len())
                     .map(|i| cast(batch.column(i), &DataType::Utf8))
@@ -78,12 +67,9 @@ pub async fn seed_new_terms_from_lake(
                         context: "reading new_terms history",
                         source,
                     })?;
-                let last = batch
-                    .column(fields.len())
-                    .as_primitive::<TimestampMillisecondType>();
-                let first = batch
-                    .column(fields.len() + 1)
-                    .as_primitive::<TimestampMillisecondType>();
+                let last = batch.column(fields.len()).as_primitive::<TimestampMillisecondType>();
+                let first =
+                    batch.column(fields.len() + 1).as_primitive::<TimestampMillisecondType>();
                 for row in 0..batch.num_rows() {
                     if key_columns.iter().any(|column| column.is_null(row)) {
                         continue;

@@ -130,14 +130,10 @@ impl CorrelationEngine {
         detections: &[Rule],
         lateness_ms: i64,
     ) -> Result<Self> {
-        let detection_ids: std::collections::HashSet<&str> = detections
-            .iter()
-            .map(|rule| rule.meta.id.as_str())
-            .collect();
-        let by_id: HashMap<String, CorrelationRule> = correlations
-            .into_iter()
-            .map(|rule| (rule.meta.id.clone(), rule))
-            .collect();
+        let detection_ids: std::collections::HashSet<&str> =
+            detections.iter().map(|rule| rule.meta.id.as_str()).collect();
+        let by_id: HashMap<String, CorrelationRule> =
+            correlations.into_iter().map(|rule| (rule.meta.id.clone(), rule)).collect();
         let order = dependency_order(&by_id, &detection_ids)?;
         let ctx = SessionContext::new();
         lake::functions::register_all(&ctx);
@@ -196,10 +192,7 @@ impl CorrelationEngine {
                         .collect::<Result<Vec<_>>>()?;
                     chained_groups.insert(position, positions);
                 }
-                consumers
-                    .entry(source.clone())
-                    .or_default()
-                    .push((compiled.len(), position));
+                consumers.entry(source.clone()).or_default().push((compiled.len(), position));
             }
             compiled.push(Compiled {
                 rule: Arc::new(rule),
@@ -208,12 +201,7 @@ impl CorrelationEngine {
                 chained_groups,
             });
         }
-        Ok(Self {
-            correlations: compiled,
-            consumers,
-            state: EngineState::default(),
-            lateness_ms,
-        })
+        Ok(Self { correlations: compiled, consumers, state: EngineState::default(), lateness_ms })
     }
 
     /// An engine without correlations.
@@ -262,11 +250,7 @@ impl CorrelationEngine {
         tuples: Vec<(String, i64)>,
         earliest: Option<i64>,
     ) {
-        let state = self
-            .state
-            .correlations
-            .entry(correlation_id.to_string())
-            .or_default();
+        let state = self.state.correlations.entry(correlation_id.to_string()).or_default();
         for (tuple, time) in tuples {
             let last = state.history.entry(tuple).or_insert(time);
             *last = (*last).max(time);
@@ -332,28 +316,16 @@ impl CorrelationEngine {
 
     fn push(&mut self, correlation_id: &str, signal: Signal) {
         self.state.stats.signals += 1;
-        if self
-            .state
-            .watermark
-            .is_some_and(|watermark| signal.time < watermark)
-        {
+        if self.state.watermark.is_some_and(|watermark| signal.time < watermark) {
             self.state.stats.late_signals += 1;
         }
-        self.state
-            .correlations
-            .entry(correlation_id.to_string())
-            .or_default()
-            .pending
-            .push(signal);
+        self.state.correlations.entry(correlation_id.to_string()).or_default().pending.push(signal);
     }
 
     /// Processes every signal the watermark has passed; returns the alerts that fired.
     /// Signal-only correlations feed their consumers but are not returned.
     pub fn advance(&mut self, watermark: i64) -> Vec<Alert> {
-        let watermark = self
-            .state
-            .watermark
-            .map_or(watermark, |current| current.max(watermark));
+        let watermark = self.state.watermark.map_or(watermark, |current| current.max(watermark));
         self.state.watermark = Some(watermark);
         let mut alerts = Vec::new();
         for index in 0..self.correlations.len() {
@@ -388,10 +360,7 @@ impl CorrelationEngine {
             .and_then(|fields| fields.get("group_values"))
             .and_then(Value::as_array)
             .map(|values| {
-                values
-                    .iter()
-                    .map(|v| v.as_str().unwrap_or_default().to_string())
-                    .collect()
+                values.iter().map(|v| v.as_str().unwrap_or_default().to_string()).collect()
             })
             .unwrap_or_default();
         let positions = &self.correlations[target].chained_groups[&position];
@@ -424,11 +393,7 @@ impl CorrelationEngine {
     fn advance_one(&mut self, index: usize, watermark: i64) -> Vec<Alert> {
         let compiled = &self.correlations[index];
         let rule = compiled.rule.clone();
-        let state = self
-            .state
-            .correlations
-            .entry(rule.meta.id.clone())
-            .or_default();
+        let state = self.state.correlations.entry(rule.meta.id.clone()).or_default();
         let mut due: Vec<Signal> = Vec::new();
         state.pending.retain(|signal| {
             let ready = signal.time <= watermark;
@@ -481,10 +446,8 @@ fn process(rule: &CorrelationRule, state: &mut CorrelationState, signal: Signal)
             };
             let earliest = *state.earliest.get_or_insert(signal.time);
             let history = rule.history.as_millis() as i64;
-            let known = state
-                .history
-                .get(&tuple)
-                .is_some_and(|last| *last >= signal.time - history);
+            let known =
+                state.history.get(&tuple).is_some_and(|last| *last >= signal.time - history);
             let last = state.history.entry(tuple).or_insert(signal.time);
             *last = (*last).max(signal.time);
             let learned = signal.time >= earliest + rule.learning.as_millis() as i64;
@@ -540,13 +503,10 @@ fn process(rule: &CorrelationRule, state: &mut CorrelationState, signal: Signal)
             }
             // A chain may end at any last-step signal: with times to the second, an earlier
             // step can be processed after a later one of the same second.
-            let ends: Vec<usize> = (0..window.len())
-                .rev()
-                .filter(|&i| window[i].source == last_step)
-                .collect();
-            let Some(chain) = ends
-                .into_iter()
-                .find_map(|end| ordered_chain(window, end, last_step))
+            let ends: Vec<usize> =
+                (0..window.len()).rev().filter(|&i| window[i].source == last_step).collect();
+            let Some(chain) =
+                ends.into_iter().find_map(|end| ordered_chain(window, end, last_step))
             else {
                 return Vec::new();
             };
@@ -579,10 +539,7 @@ fn close_windows(rule: &CorrelationRule, window: &mut VecDeque<Signal>, upto: i6
         return Vec::new();
     };
     if condition.fires_early()
-        || !matches!(
-            rule.spec.kind,
-            CorrelationKind::EventCount | CorrelationKind::ValueCount
-        )
+        || !matches!(rule.spec.kind, CorrelationKind::EventCount | CorrelationKind::ValueCount)
     {
         return Vec::new();
     }
@@ -625,11 +582,7 @@ fn correlation_alert(rule: &CorrelationRule, members: &[Signal]) -> Alert {
         first.group.join("\u{1f}")
     };
     let mut hasher = Xxh3::new();
-    for part in [
-        rule.meta.id.as_str(),
-        group_key.as_str(),
-        first.event_id.as_str(),
-    ] {
+    for part in [rule.meta.id.as_str(), group_key.as_str(), first.event_id.as_str()] {
         hasher.update(part.as_bytes());
         hasher.update(&[0]);
     }
@@ -642,13 +595,7 @@ fn correlation_alert(rule: &CorrelationRule, members: &[Signal]) -> Alert {
     let mut fields = Map::new();
     let names = group_names(rule);
     let values: Vec<String> = if rule.spec.kind == CorrelationKind::NewTerms {
-        first
-            .value
-            .clone()
-            .unwrap_or_default()
-            .split('\u{1f}')
-            .map(str::to_string)
-            .collect()
+        first.value.clone().unwrap_or_default().split('\u{1f}').map(str::to_string).collect()
     } else {
         first.group.clone()
     };
@@ -663,12 +610,7 @@ fn correlation_alert(rule: &CorrelationRule, members: &[Signal]) -> Alert {
     );
     fields.insert(
         "group_values".into(),
-        values
-            .iter()
-            .cloned()
-            .map(Value::String)
-            .collect::<Vec<_>>()
-            .into(),
+        values.iter().cloned().map(Value::String).collect::<Vec<_>>().into(),
     );
     fields.insert(
         "rules".into(),

@@ -49,11 +49,7 @@ pub fn from_trailalerts(
     path: &Path,
     rule_ids_by_title: &HashMap<String, String>,
 ) -> Result<Vec<(String, CorrelationRule)>> {
-    let error = |reason: String| PipelineError::Rule {
-        file: path.to_path_buf(),
-        line: 0,
-        reason,
-    };
+    let error = |reason: String| PipelineError::Rule { file: path.to_path_buf(), line: 0, reason };
     let text = std::fs::read_to_string(path).map_err(|e| error(e.to_string()))?;
     let rules: Vec<PostProcessingRule> = serde_json::from_str(&text)
         .map_err(|e| error(format!("not a TrailAlerts post-processing file: {e}")))?;
@@ -131,11 +127,7 @@ fn slug(title: &str) -> String {
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
         .collect();
-    lowered
-        .split('_')
-        .filter(|part| !part.is_empty())
-        .collect::<Vec<_>>()
-        .join("_")
+    lowered.split('_').filter(|part| !part.is_empty()).collect::<Vec<_>>().join("_")
 }
 
 #[cfg(test)]
@@ -148,14 +140,8 @@ mod tests {
         let path = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../../shared/external/trailalerts/rules/postprocessing_rules/sample_rules.json");
         let titles: HashMap<String, String> = [
-            (
-                "AWS CloudTrail Attach Policy",
-                "aws.privilege_escalation.admin_policy_attached",
-            ),
-            (
-                "AWS CloudTrail IAM User Creation",
-                "aws.persistence.iam_user_created",
-            ),
+            ("AWS CloudTrail Attach Policy", "aws.privilege_escalation.admin_policy_attached"),
+            ("AWS CloudTrail IAM User Creation", "aws.persistence.iam_user_created"),
             (
                 "AWS SecretsManager GetSecretValue",
                 "aws.credential_access.secrets_manager_secret_retrieved",
@@ -170,10 +156,7 @@ mod tests {
         assert_eq!(sequence.spec.kind, CorrelationKind::TemporalOrdered);
         assert_eq!(
             sequence.spec.rules,
-            [
-                "aws.persistence.iam_user_created",
-                "aws.privilege_escalation.admin_policy_attached"
-            ]
+            ["aws.persistence.iam_user_created", "aws.privilege_escalation.admin_policy_attached"]
         );
         assert_eq!(sequence.timespan.as_secs(), 15 * 60);
         assert_eq!(sequence.meta.severity, crate::detect::Severity::High);
@@ -182,9 +165,7 @@ mod tests {
         assert_eq!(threshold.spec.condition.as_ref().unwrap().gte, Some(10));
         assert!(text.contains("group_by = [\"useridentity.arn\"]"));
 
-        let missing = from_trailalerts(&path, &HashMap::new())
-            .unwrap_err()
-            .to_string();
+        let missing = from_trailalerts(&path, &HashMap::new()).unwrap_err().to_string();
         assert!(missing.contains("no loaded rule is titled"), "{missing}");
     }
 }

@@ -146,13 +146,9 @@ impl CorrelationRule {
             reason,
         };
         let meta: RuleMeta = toml::from_str(text).map_err(|toml_error| {
-            let line = toml_error
-                .span()
-                .map_or(1, |span| text[..span.start].matches('\n').count() + 1);
-            error(
-                line,
-                format!("invalid correlation rule: {}", toml_error.message()),
-            )
+            let line =
+                toml_error.span().map_or(1, |span| text[..span.start].matches('\n').count() + 1);
+            error(line, format!("invalid correlation rule: {}", toml_error.message()))
         })?;
         let section_line = text
             .lines()
@@ -183,26 +179,19 @@ impl CorrelationRule {
         };
         match spec.kind {
             CorrelationKind::EventCount | CorrelationKind::ValueCount => {
-                let condition = spec
-                    .condition
-                    .as_ref()
-                    .filter(|condition| !condition.is_empty());
+                let condition = spec.condition.as_ref().filter(|condition| !condition.is_empty());
                 if condition.is_none() {
                     return Err(fail(
                         "event_count and value_count need a condition such as { gte = 5 }".into(),
                     ));
                 }
                 if (spec.kind == CorrelationKind::ValueCount) == spec.field.is_empty() {
-                    return Err(fail(
-                        "field is required for value_count and only there".into(),
-                    ));
+                    return Err(fail("field is required for value_count and only there".into()));
                 }
             }
             CorrelationKind::Temporal | CorrelationKind::TemporalOrdered => {
                 if spec.condition.is_some() || !spec.field.is_empty() {
-                    return Err(fail(
-                        "temporal correlations take no condition or field".into(),
-                    ));
+                    return Err(fail("temporal correlations take no condition or field".into()));
                 }
                 if spec.kind == CorrelationKind::TemporalOrdered
                     && !(2..=5).contains(&spec.rules.len())
@@ -229,14 +218,7 @@ impl CorrelationRule {
         }
         let history = duration(&spec.history, Some(DEFAULT_HISTORY), "history")?;
         let learning = duration(&spec.learning, Some(history), "learning")?;
-        Ok(Self {
-            meta,
-            spec,
-            timespan,
-            history,
-            learning,
-            file: file.to_path_buf(),
-        })
+        Ok(Self { meta, spec, timespan, history, learning, file: file.to_path_buf() })
     }
 }
 
@@ -247,10 +229,7 @@ mod tests {
     const HEAD: &str = "id = \"c\"\ntitle = \"t\"\nseverity = \"high\"\ndescription = \"d\"\ntactics = [\"TA0006\"]\ntechniques = [\"T1110\"]\n";
 
     fn parse(section: &str) -> Result<CorrelationRule> {
-        CorrelationRule::parse(
-            Path::new("c.toml"),
-            &format!("{HEAD}\n[correlation]\n{section}"),
-        )
+        CorrelationRule::parse(Path::new("c.toml"), &format!("{HEAD}\n[correlation]\n{section}"))
     }
 
     #[test]
@@ -290,10 +269,7 @@ mod tests {
                 "type = \"event_count\"\nrules = [\"a\"]\ntimespan = \"1h\"\ncondition = { gt = 3 }",
                 "group_by",
             ),
-            (
-                "type = \"sometimes\"\nrules = [\"a\"]",
-                "invalid correlation rule",
-            ),
+            ("type = \"sometimes\"\nrules = [\"a\"]", "invalid correlation rule"),
         ];
         for (section, expected) in cases {
             let error = parse(section).unwrap_err().to_string();
@@ -306,19 +282,9 @@ mod tests {
 
     #[test]
     fn conditions_combine_into_ranges() {
-        let range = Condition {
-            gte: Some(2),
-            lte: Some(4),
-            ..Condition::default()
-        };
+        let range = Condition { gte: Some(2), lte: Some(4), ..Condition::default() };
         assert!(!range.holds(1) && range.holds(2) && range.holds(4) && !range.holds(5));
         assert!(!range.fires_early());
-        assert!(
-            Condition {
-                gt: Some(3),
-                ..Condition::default()
-            }
-            .fires_early()
-        );
+        assert!(Condition { gt: Some(3), ..Condition::default() }.fires_early());
     }
 }

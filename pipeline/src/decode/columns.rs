@@ -130,12 +130,7 @@ impl ColumnBuilder {
                     unmapped.keep(name, text);
                 }
             },
-            Self::StructList {
-                offsets,
-                validity,
-                elements,
-                ..
-            } => {
+            Self::StructList { offsets, validity, elements, .. } => {
                 match serde_json::from_str::<Vec<&RawValue>>(text) {
                     Ok(items) => {
                         let mut count = 0;
@@ -176,9 +171,7 @@ impl ColumnBuilder {
                             Err(_) => builder.values().append_value(value_text),
                         }
                     }
-                    builder
-                        .append(true)
-                        .expect("keys and values appended together");
+                    builder.append(true).expect("keys and values appended together");
                 }
                 None => {
                     builder.append(false).expect("an empty entry");
@@ -193,9 +186,7 @@ impl ColumnBuilder {
         match self {
             Self::Text(builder, _) => builder.append_null(),
             Self::Struct(column) => column.append_null(),
-            Self::StructList {
-                offsets, validity, ..
-            } => {
+            Self::StructList { offsets, validity, .. } => {
                 let last = *offsets.last().expect("offsets start with 0");
                 offsets.push(last);
                 validity.append_null();
@@ -209,20 +200,10 @@ impl ColumnBuilder {
         match self {
             Self::Text(builder, _) => Arc::new(builder.finish()),
             Self::Struct(column) => Arc::new(column.finish()),
-            Self::StructList {
-                offsets,
-                validity,
-                element_field,
-                elements,
-            } => {
+            Self::StructList { offsets, validity, element_field, elements } => {
                 let offsets = OffsetBuffer::new(std::mem::replace(offsets, vec![0]).into());
                 let values: ArrayRef = Arc::new(elements.finish());
-                Arc::new(ListArray::new(
-                    element_field.clone(),
-                    offsets,
-                    values,
-                    validity.finish(),
-                ))
+                Arc::new(ListArray::new(element_field.clone(), offsets, values, validity.finish()))
             }
             Self::Map(builder) => Arc::new(builder.finish()),
         }
@@ -234,10 +215,7 @@ impl StructColumn {
         Self {
             members,
             fields: struct_fields(members),
-            children: members
-                .iter()
-                .map(|member| ColumnBuilder::new(&member.shape))
-                .collect(),
+            children: members.iter().map(|member| ColumnBuilder::new(&member.shape)).collect(),
             validity: NullBufferBuilder::new(0),
         }
     }
@@ -246,11 +224,7 @@ impl StructColumn {
     pub fn append_object(&mut self, object: &JsonObject<'_>, unmapped: &mut Unmapped) {
         let mut filled = vec![false; self.members.len()];
         for (key, value) in object.members() {
-            match self
-                .members
-                .iter()
-                .position(|member| member.json_name == key)
-            {
+            match self.members.iter().position(|member| member.json_name == key) {
                 Some(index) if !filled[index] => {
                     filled[index] = true;
                     self.children[index].append(key, value, unmapped);
@@ -275,11 +249,7 @@ impl StructColumn {
     }
 
     fn finish(&mut self) -> StructArray {
-        let columns: Vec<ArrayRef> = self
-            .children
-            .iter_mut()
-            .map(ColumnBuilder::finish)
-            .collect();
+        let columns: Vec<ArrayRef> = self.children.iter_mut().map(ColumnBuilder::finish).collect();
         StructArray::new(self.fields.clone(), columns, self.validity.finish())
     }
 }

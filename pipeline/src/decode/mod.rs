@@ -107,10 +107,8 @@ pub fn decode(
             Ok(Some(piece)) => piece,
             Ok(None) => break,
             Err(error) => {
-                decoder.report.read_error = Some(format!(
-                    "read failed after {} bytes: {error}",
-                    scanner.position()
-                ));
+                decoder.report.read_error =
+                    Some(format!("read failed after {} bytes: {error}", scanner.position()));
                 break;
             }
         };
@@ -190,12 +188,7 @@ impl Decoder<'_> {
     fn value(&mut self, offset: u64, in_array: bool, bytes: &[u8]) {
         let Ok(text) = std::str::from_utf8(bytes) else {
             let index = self.take_index();
-            self.quarantine(
-                offset,
-                Some(index),
-                "record is not valid UTF-8".into(),
-                bytes,
-            );
+            self.quarantine(offset, Some(index), "record is not valid UTF-8".into(), bytes);
             return;
         };
         let object = match JsonObject::from_text(text) {
@@ -243,10 +236,7 @@ impl Decoder<'_> {
                 self.quarantine(offset, Some(index), reason, bytes);
                 return;
             }
-            match object
-                .get("detail")
-                .and_then(|detail| JsonObject::from_text(detail.get()).ok())
-            {
+            match object.get("detail").and_then(|detail| JsonObject::from_text(detail.get()).ok()) {
                 Some(detail) => self.record(offset, index, &detail, bytes),
                 None => self.quarantine(
                     offset,
@@ -275,12 +265,7 @@ impl Decoder<'_> {
             return;
         }
         let Some(event_time) = record.get_str("eventTime") else {
-            self.quarantine(
-                offset,
-                Some(index),
-                "eventTime is not a string".into(),
-                bytes,
-            );
+            self.quarantine(offset, Some(index), "eventTime is not a string".into(), bytes);
             return;
         };
         match time::parse_event_time(&event_time) {
@@ -300,11 +285,7 @@ impl Decoder<'_> {
 
     fn quarantine(&mut self, offset: u64, index: Option<u64>, reason: String, raw: &[u8]) {
         // Past the budget, entries keep their first KiB: the reason and position stay exact.
-        let kept = if raw.len() <= self.raw_budget {
-            raw.len()
-        } else {
-            raw.len().min(1024)
-        };
+        let kept = if raw.len() <= self.raw_budget { raw.len() } else { raw.len().min(1024) };
         self.raw_budget = self.raw_budget.saturating_sub(kept);
         let mut entry =
             QuarantinedRecord::new(self.source_uri, offset, index, reason, &raw[..kept]);
@@ -315,11 +296,7 @@ impl Decoder<'_> {
 
 /// Top-level column index by CloudTrail member name.
 static FIELD_INDEX: LazyLock<HashMap<&'static str, usize>> = LazyLock::new(|| {
-    CLOUDTRAIL_FIELDS
-        .iter()
-        .enumerate()
-        .map(|(index, field)| (field.json_name, index))
-        .collect()
+    CLOUDTRAIL_FIELDS.iter().enumerate().map(|(index, field)| (field.json_name, index)).collect()
 });
 
 /// Builds record batches of the lake schema, row by row.

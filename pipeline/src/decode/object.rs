@@ -31,17 +31,12 @@ impl<'a> JsonObject<'a> {
 
     /// The members in order.
     pub fn members(&self) -> impl Iterator<Item = (&str, &'a RawValue)> {
-        self.members
-            .iter()
-            .map(|(key, value)| (key.as_ref(), *value))
+        self.members.iter().map(|(key, value)| (key.as_ref(), *value))
     }
 
     /// The first member called `name`.
     pub fn get(&self, name: &str) -> Option<&'a RawValue> {
-        self.members
-            .iter()
-            .find(|(key, _)| key == name)
-            .map(|(_, value)| *value)
+        self.members.iter().find(|(key, _)| key == name).map(|(_, value)| *value)
     }
 
     /// The first member called `name`, when it is a JSON string.
@@ -84,14 +79,7 @@ mod tests {
         let object =
             JsonObject::from_text(r#"{"b": {"x": [1, 2]}, "a\"q": "s\n", "n": null}"#).unwrap();
         let members: Vec<(&str, &str)> = object.members().map(|(k, v)| (k, v.get())).collect();
-        assert_eq!(
-            members,
-            [
-                ("b", r#"{"x": [1, 2]}"#),
-                ("a\"q", r#""s\n""#),
-                ("n", "null")
-            ]
-        );
+        assert_eq!(members, [("b", r#"{"x": [1, 2]}"#), ("a\"q", r#""s\n""#), ("n", "null")]);
         assert_eq!(object.get_str("a\"q").as_deref(), Some("s\n"));
         assert!(object.get_str("b").is_none());
     }

@@ -105,9 +105,7 @@ impl<R: Read> Scanner<R> {
                     match self.peek() {
                         b'[' => {
                             self.advance(1);
-                            self.state = State::InArray {
-                                records_member: false,
-                            };
+                            self.state = State::InArray { records_member: false };
                         }
                         b'{' => {
                             if let Some(piece) = self.top_level_object(offset)? {
@@ -128,10 +126,7 @@ impl<R: Read> Scanner<R> {
                         self.state = State::TopLevel;
                         let reason = "truncated: the array is not closed at the end of the input"
                             .to_string();
-                        return Ok(Some(Piece::Damaged {
-                            offset: self.position,
-                            reason,
-                        }));
+                        return Ok(Some(Piece::Damaged { offset: self.position, reason }));
                     }
                     match self.peek() {
                         b']' => {
@@ -177,9 +172,7 @@ impl<R: Read> Scanner<R> {
             if !self.at_end()? && self.peek() == b'[' {
                 self.advance(1);
                 self.piece.clear();
-                self.state = State::InArray {
-                    records_member: true,
-                };
+                self.state = State::InArray { records_member: true };
                 return Ok(None);
             }
         }
@@ -190,10 +183,7 @@ impl<R: Read> Scanner<R> {
     fn close_records_object(&mut self) -> io::Result<Option<Piece>> {
         if !self.skip_whitespace()? {
             let reason = "truncated: the object around Records is not closed".to_string();
-            return Ok(Some(Piece::Damaged {
-                offset: self.position,
-                reason,
-            }));
+            return Ok(Some(Piece::Damaged { offset: self.position, reason }));
         }
         let offset = self.position;
         if self.peek() == b'}' {
@@ -332,20 +322,14 @@ impl<R: Read> Scanner<R> {
 
     fn finished(&self, offset: u64, in_array: bool) -> Piece {
         if self.piece_size > self.max_piece_bytes as u64 {
-            Piece::TooLarge {
-                offset,
-                size: self.piece_size,
-            }
+            Piece::TooLarge { offset, size: self.piece_size }
         } else {
             Piece::Value { offset, in_array }
         }
     }
 
     fn truncated(&self, offset: u64) -> Piece {
-        Piece::Damaged {
-            offset,
-            reason: "truncated: the input ends inside this value".into(),
-        }
+        Piece::Damaged { offset, reason: "truncated: the input ends inside this value".into() }
     }
 
     /// Skips whitespace (not kept); false at the end of the input.
@@ -385,8 +369,7 @@ impl<R: Read> Scanner<R> {
     fn take(&mut self, count: usize) {
         let room = self.max_piece_bytes.saturating_sub(self.piece.len());
         let kept = count.min(room);
-        self.piece
-            .extend_from_slice(&self.buffer[self.start..self.start + kept]);
+        self.piece.extend_from_slice(&self.buffer[self.start..self.start + kept]);
         self.piece_size += count as u64;
         self.advance(count);
     }
@@ -436,10 +419,7 @@ mod tests {
         let mut scanner = Scanner::new(Trickle(input.as_bytes()), 1 << 20);
         let mut found = Vec::new();
         while let Some(piece) = scanner.next_piece().unwrap() {
-            found.push((
-                piece,
-                String::from_utf8(scanner.piece_bytes().to_vec()).unwrap(),
-            ));
+            found.push((piece, String::from_utf8(scanner.piece_bytes().to_vec()).unwrap()));
         }
         found
     }
@@ -457,27 +437,15 @@ mod tests {
     #[test]
     fn records_wrapper_yields_each_record() {
         let input = r#" {"Records": [ {"a":"x]}"}, {"b":{"c":[1,2]}} ,{"d":"\"}"} ] } "#;
-        assert_eq!(
-            values(input),
-            [r#"{"a":"x]}"}"#, r#"{"b":{"c":[1,2]}}"#, r#"{"d":"\"}"}"#]
-        );
+        assert_eq!(values(input), [r#"{"a":"x]}"}"#, r#"{"b":{"c":[1,2]}}"#, r#"{"d":"\"}"}"#]);
         let found = pieces(input);
-        assert!(matches!(
-            found[0].0,
-            Piece::Value {
-                offset: 15,
-                in_array: true
-            }
-        ));
+        assert!(matches!(found[0].0, Piece::Value { offset: 15, in_array: true }));
     }
 
     #[test]
     fn bare_arrays_json_lines_and_single_objects() {
         assert_eq!(values("[{\"a\":1},{\"b\":2}]"), ["{\"a\":1}", "{\"b\":2}"]);
-        assert_eq!(
-            values("{\"a\":1}\n{\"b\":2}\n\n"),
-            ["{\"a\":1}", "{\"b\":2}"]
-        );
+        assert_eq!(values("{\"a\":1}\n{\"b\":2}\n\n"), ["{\"a\":1}", "{\"b\":2}"]);
         assert_eq!(
             values("{\"detail\": {\"x\": 1}, \"Records\": 2}"),
             ["{\"detail\": {\"x\": 1}, \"Records\": 2}"]
@@ -529,20 +497,11 @@ mod tests {
     fn oversized_values_are_flagged() {
         let mut scanner = Scanner::new(r#"[{"a":"0123456789"},{"b":1}]"#.as_bytes(), 8);
         let first = scanner.next_piece().unwrap().unwrap();
-        assert_eq!(
-            first,
-            Piece::TooLarge {
-                offset: 1,
-                size: 18
-            }
-        );
+        assert_eq!(first, Piece::TooLarge { offset: 1, size: 18 });
         assert_eq!(scanner.piece_bytes(), br#"{"a":"01"#);
         assert_eq!(
             scanner.next_piece().unwrap(),
-            Some(Piece::Value {
-                offset: 20,
-                in_array: true
-            })
+            Some(Piece::Value { offset: 20, in_array: true })
         );
     }
 }

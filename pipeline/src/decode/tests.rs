@@ -12,9 +12,7 @@ use serde_json::{Map, Value, json};
 use super::*;
 
 fn shared(relative: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/external")
-        .join(relative)
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/external").join(relative)
 }
 
 fn decode_bytes(bytes: &[u8]) -> (Vec<RecordBatch>, DecodeReport) {
@@ -84,10 +82,7 @@ fn records_wrapper_gzip_and_plain() {
         );
         let positions = batches[0].column_by_name("source_record").unwrap();
         assert_eq!(
-            positions
-                .as_primitive::<arrow::datatypes::Int64Type>()
-                .values()
-                .to_vec(),
+            positions.as_primitive::<arrow::datatypes::Int64Type>().values().to_vec(),
             [0, 1, 2]
         );
     }
@@ -100,29 +95,17 @@ fn bare_arrays_and_json_lines() {
     let lines = format!("{}\n{}\n", record("a"), record("b"));
     let (batches, report) = decode_bytes(lines.as_bytes());
     assert_eq!(report.records, 2);
-    assert_eq!(
-        column_values(&batches, "eventid"),
-        [Some("a".into()), Some("b".into())]
-    );
+    assert_eq!(column_values(&batches, "eventid"), [Some("a".into()), Some("b".into())]);
 }
 
 #[test]
 fn batches_are_cut_at_the_configured_row_count() {
     let file =
         json!({"Records": (0..10).map(|i| record(&i.to_string())).collect::<Vec<_>>()}).to_string();
-    let config = DecodeConfig {
-        batch_rows: 4,
-        ..DecodeConfig::default()
-    };
+    let config = DecodeConfig { batch_rows: 4, ..DecodeConfig::default() };
     let (batches, report) = decode_with(file.as_bytes(), &config);
     assert_eq!(report.records, 10);
-    assert_eq!(
-        batches
-            .iter()
-            .map(RecordBatch::num_rows)
-            .collect::<Vec<_>>(),
-        [4, 4, 2]
-    );
+    assert_eq!(batches.iter().map(RecordBatch::num_rows).collect::<Vec<_>>(), [4, 4, 2]);
 }
 
 #[test]
@@ -133,10 +116,7 @@ fn iota_eventbridge_envelope_and_wrappers() {
     .unwrap();
     let (batches, report) = decode_bytes(&envelope);
     assert_eq!(report.records, 1, "{:?}", report.quarantined);
-    assert_eq!(
-        column_values(&batches, "eventname"),
-        [Some("CreateUser".into())]
-    );
+    assert_eq!(column_values(&batches, "eventname"), [Some("CreateUser".into())]);
 
     let wrapper = std::fs::read(shared(
         "iota-testdata/internal/logprocessor/testdata/eventbridge/cloudtrail_records_wrapper.json",
@@ -144,10 +124,7 @@ fn iota_eventbridge_envelope_and_wrappers() {
     .unwrap();
     let (batches, report) = decode_bytes(&wrapper);
     assert_eq!(report.records, 1);
-    assert_eq!(
-        column_values(&batches, "eventname"),
-        [Some("DeleteUser".into())]
-    );
+    assert_eq!(column_values(&batches, "eventname"), [Some("DeleteUser".into())]);
 
     let detail = std::fs::read(shared("iota-testdata/internal/logprocessor/testdata/eventbridge/cloudtrail_detail_create_user.json")).unwrap();
     assert_eq!(decode_bytes(&detail).1.records, 1);
@@ -155,36 +132,25 @@ fn iota_eventbridge_envelope_and_wrappers() {
     let jsonl = std::fs::read(shared("iota-testdata/testdata/sample.jsonl")).unwrap();
     let (batches, report) = decode_bytes(&jsonl);
     assert_eq!(report.records, 1);
-    assert_eq!(
-        column_values(&batches, "eventname"),
-        [Some("ConsoleLogin".into())]
-    );
+    assert_eq!(column_values(&batches, "eventname"), [Some("ConsoleLogin".into())]);
 }
 
 #[test]
 fn other_log_families_are_quarantined_not_ingested() {
-    let gcp = std::fs::read(shared(
-        "iota-testdata/testdata/rulesets/gcp_auditlog/samples.jsonl",
-    ))
-    .unwrap();
+    let gcp = std::fs::read(shared("iota-testdata/testdata/rulesets/gcp_auditlog/samples.jsonl"))
+        .unwrap();
     let (_, report) = decode_bytes(&gcp);
     assert_eq!(report.records, 0);
     assert!(!report.quarantined.is_empty());
     assert!(
-        report.quarantined[0]
-            .reason
-            .starts_with("not a CloudTrail record: missing"),
+        report.quarantined[0].reason.starts_with("not a CloudTrail record: missing"),
         "{}",
         report.quarantined[0].reason
     );
     let envelope =
         json!({"detail-type": "EC2 Instance State-change Notification", "detail": {}}).to_string();
     let (_, report) = decode_bytes(envelope.as_bytes());
-    assert!(
-        report.quarantined[0]
-            .reason
-            .contains("does not carry a CloudTrail record")
-    );
+    assert!(report.quarantined[0].reason.contains("does not carry a CloudTrail record"));
 }
 
 #[test]
@@ -208,23 +174,15 @@ fn odd_but_valid_values_are_kept_as_data() {
     odd["awsRegion"] = json!("xx-nowhere-9");
     let (batches, report) = decode_bytes(odd.to_string().as_bytes());
     assert_eq!(report.records, 1);
-    let times = batches[0]
-        .column_by_name("event_ts")
-        .unwrap()
-        .as_primitive::<TimestampMillisecondType>();
+    let times =
+        batches[0].column_by_name("event_ts").unwrap().as_primitive::<TimestampMillisecondType>();
     assert_eq!(times.value(0), 1_741_538_388_123);
-    assert_eq!(
-        column_values(&batches, "awsregion"),
-        [Some("xx-nowhere-9".into())]
-    );
+    assert_eq!(column_values(&batches, "awsregion"), [Some("xx-nowhere-9".into())]);
     assert_eq!(
         column_values(&batches, "eventtime"),
         [Some("2025-03-09 16:39:48.123456789".into())]
     );
-    assert_eq!(
-        column_values(&batches, "recipientaccountid"),
-        [Some("012345678901".into())]
-    );
+    assert_eq!(column_values(&batches, "recipientaccountid"), [Some("012345678901".into())]);
     assert_eq!(column_values(&batches, "readonly"), [Some("true".into())]);
 }
 
@@ -238,10 +196,7 @@ fn unknown_members_go_to_unmapped() {
     let unmapped: Value =
         serde_json::from_str(column_values(&batches, "unmapped")[0].as_deref().unwrap()).unwrap();
     assert_eq!(unmapped["someFutureField"], json!({"a": 1}));
-    assert_eq!(
-        unmapped["userIdentity"],
-        json!({"identityStoreUserId": "u-1"})
-    );
+    assert_eq!(unmapped["userIdentity"], json!({"identityStoreUserId": "u-1"}));
     assert_eq!(unmapped["resources"][0]["extra"], json!(true));
     assert_eq!(Value::Object(records(&batches).remove(0)), future);
 }
@@ -267,15 +222,8 @@ fn bad_records_are_quarantined_and_the_rest_decoded() {
         record("b")
     );
     let (batches, report) = decode_bytes(input.as_bytes());
-    assert_eq!(
-        column_values(&batches, "eventid"),
-        [Some("a".into()), Some("b".into())]
-    );
-    let reasons: Vec<&str> = report
-        .quarantined
-        .iter()
-        .map(|q| q.reason.as_str())
-        .collect();
+    assert_eq!(column_values(&batches, "eventid"), [Some("a".into()), Some("b".into())]);
+    let reasons: Vec<&str> = report.quarantined.iter().map(|q| q.reason.as_str()).collect();
     assert_eq!(reasons.len(), 3, "{reasons:?}");
     assert!(reasons[0].contains("'yesterday'"));
     assert!(reasons[1].contains("unexpected byte 'n'"));
@@ -320,17 +268,10 @@ fn oversized_records_are_quarantined() {
     let mut big = record("big");
     big["requestParameters"] = json!({"blob": "x".repeat(5000)});
     let input = json!({"Records": [big, record("small")]}).to_string();
-    let config = DecodeConfig {
-        max_record_bytes: 2000,
-        ..DecodeConfig::default()
-    };
+    let config = DecodeConfig { max_record_bytes: 2000, ..DecodeConfig::default() };
     let (batches, report) = decode_with(input.as_bytes(), &config);
     assert_eq!(column_values(&batches, "eventid"), [Some("small".into())]);
-    assert!(
-        report.quarantined[0]
-            .reason
-            .contains("exceeds the 2000 byte limit")
-    );
+    assert!(report.quarantined[0].reason.contains("exceeds the 2000 byte limit"));
     assert_eq!(report.quarantined[0].record_index, Some(0));
 }
 
@@ -362,13 +303,7 @@ fn trailalerts_records_round_trip_losslessly() {
         for group in ["should_match", "should_not_match"] {
             for original in tests[group].as_array().unwrap() {
                 let (batches, report) = decode_bytes(original.to_string().as_bytes());
-                assert_eq!(
-                    report.records,
-                    1,
-                    "{}: {:?}",
-                    path.display(),
-                    report.quarantined
-                );
+                assert_eq!(report.records, 1, "{}: {:?}", path.display(), report.quarantined);
                 let back = Value::Object(records(&batches).remove(0));
                 assert_eq!(back, without_nulls(original.clone()), "{}", path.display());
                 checked += 1;

@@ -19,9 +19,7 @@ pub fn parse_event_time(text: &str) -> Result<i64, String> {
     if let Ok(time) = DateTime::parse_from_rfc3339(&trimmed.replacen(' ', "T", 1)) {
         return Ok(time.timestamp_millis());
     }
-    Err(format!(
-        "eventTime '{text}' is not an RFC 3339 or 'YYYY-MM-DD HH:MM:SS[.fff]' time"
-    ))
+    Err(format!("eventTime '{text}' is not an RFC 3339 or 'YYYY-MM-DD HH:MM:SS[.fff]' time"))
 }
 
 #[cfg(test)]
@@ -51,13 +49,7 @@ mod tests {
 
     #[test]
     fn rejects_what_is_not_a_time() {
-        for text in [
-            "",
-            "yesterday",
-            "1741538388",
-            "2025-13-09T16:39:48Z",
-            "2025-03-09",
-        ] {
+        for text in ["", "yesterday", "1741538388", "2025-13-09T16:39:48Z", "2025-03-09"] {
             let error = parse_event_time(text).unwrap_err();
             assert!(error.contains(&format!("'{text}'")), "{error}");
         }

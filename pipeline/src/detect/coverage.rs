@@ -55,9 +55,8 @@ pub fn coverage_table(rules: &[Rule]) -> String {
         String::from("| tactic | rules | techniques | technique ids |\n|---|---|---|---|\n");
     for (id, _, name) in TACTICS {
         let techniques = by_tactic.get(id);
-        let rule_count = techniques.map_or(0, |techniques| {
-            techniques.values().flatten().collect::<BTreeSet<_>>().len()
-        });
+        let rule_count = techniques
+            .map_or(0, |techniques| techniques.values().flatten().collect::<BTreeSet<_>>().len());
         let ids = techniques.map_or(String::new(), |techniques| {
             techniques.keys().copied().collect::<Vec<_>>().join(", ")
         });
@@ -113,21 +112,14 @@ mod tests {
     fn counts_rules_and_techniques_per_tactic() {
         let rules = [
             rule("a", "[\"TA0005\"]", "[\"T1562.008\"]"),
-            rule(
-                "b",
-                "[\"TA0005\", \"TA0003\"]",
-                "[\"T1562.008\", \"T1098\"]",
-            ),
+            rule("b", "[\"TA0005\", \"TA0003\"]", "[\"T1562.008\", \"T1098\"]"),
         ];
         let table = coverage_table(&rules);
         assert!(
             table.contains("| Defense Evasion (TA0005) | 2 | 2 | T1098, T1562.008 |"),
             "{table}"
         );
-        assert!(
-            table.contains("| Persistence (TA0003) | 1 | 2 |"),
-            "{table}"
-        );
+        assert!(table.contains("| Persistence (TA0003) | 1 | 2 |"), "{table}");
         assert!(table.contains("| Impact (TA0040) | 0 | 0 |  |"), "{table}");
         let layer = navigator_layer(&rules);
         let evasion: Vec<&Value> = layer["techniques"]

@@ -61,22 +61,14 @@ impl DetectionEngine {
         lake::functions::register_all(&ctx);
         let schema = cloudtrail_schema();
         let table = MemTable::try_new(schema.clone(), vec![vec![]]).map_err(|source| {
-            PipelineError::RuleEvaluation {
-                rule_id: "(setup)".into(),
-                source,
-            }
+            PipelineError::RuleEvaluation { rule_id: "(setup)".into(), source }
         })?;
-        ctx.register_table(RULE_TABLE, Arc::new(table))
-            .map_err(|source| PipelineError::RuleEvaluation {
-                rule_id: "(setup)".into(),
-                source,
-            })?;
+        ctx.register_table(RULE_TABLE, Arc::new(table)).map_err(|source| {
+            PipelineError::RuleEvaluation { rule_id: "(setup)".into(), source }
+        })?;
         let qualified =
             DFSchema::try_from_qualified_schema(RULE_TABLE, &schema).map_err(|source| {
-                PipelineError::RuleEvaluation {
-                    rule_id: "(setup)".into(),
-                    source,
-                }
+                PipelineError::RuleEvaluation { rule_id: "(setup)".into(), source }
             })?;
         let mut compiled = Vec::with_capacity(rules.len());
         for rule in rules {
@@ -104,10 +96,8 @@ impl DetectionEngine {
 
 impl CompiledRule {
     fn evaluate(&self, batch: &RecordBatch) -> Result<Option<RuleMatches>> {
-        let failed = |source| PipelineError::RuleEvaluation {
-            rule_id: self.rule.meta.id.clone(),
-            source,
-        };
+        let failed =
+            |source| PipelineError::RuleEvaluation { rule_id: self.rule.meta.id.clone(), source };
         let mask = self
             .predicate
             .evaluate(batch)
@@ -121,28 +111,15 @@ impl CompiledRule {
         if rows.is_empty() {
             return Ok(None);
         }
-        let matched = take_record_batch(batch, &UInt32Array::from(rows)).map_err(|source| {
-            PipelineError::Arrow {
-                context: "selecting matched rows",
-                source,
-            }
-        })?;
+        let matched = take_record_batch(batch, &UInt32Array::from(rows))
+            .map_err(|source| PipelineError::Arrow { context: "selecting matched rows", source })?;
         let dedup_keys = if self.dedup_key.is_empty() {
             None
         } else {
             Some(self.dedup_keys(&matched).map_err(failed)?)
         };
-        let fields = if self.fields.is_empty() {
-            None
-        } else {
-            Some(self.fields(&matched)?)
-        };
-        Ok(Some(RuleMatches {
-            rule: self.rule.clone(),
-            rows: matched,
-            dedup_keys,
-            fields,
-        }))
+        let fields = if self.fields.is_empty() { None } else { Some(self.fields(&matched)?) };
+        Ok(Some(RuleMatches { rule: self.rule.clone(), rows: matched, dedup_keys, fields }))
     }
 
     /// The dedup key of each row: the key expressions' values as text, joined.
@@ -156,11 +133,7 @@ impl CompiledRule {
                 if position > 0 {
                     key.push('\u{1f}');
                 }
-                key.push_str(if text.is_null(row) {
-                    "\u{0}"
-                } else {
-                    text.value(row)
-                });
+                key.push_str(if text.is_null(row) { "\u{0}" } else { text.value(row) });
             }
         }
         Ok(keys)
@@ -168,10 +141,8 @@ impl CompiledRule {
 
     /// The SELECT list's values of each row, as JSON objects.
     fn fields(&self, rows: &RecordBatch) -> Result<Vec<Map<String, Value>>> {
-        let failed = |source| PipelineError::RuleEvaluation {
-            rule_id: self.rule.meta.id.clone(),
-            source,
-        };
+        let failed =
+            |source| PipelineError::RuleEvaluation { rule_id: self.rule.meta.id.clone(), source };
         let mut columns = Vec::with_capacity(self.fields.len());
         let mut schema_fields = Vec::with_capacity(self.fields.len());
         for (name, expr) in &self.fields {
@@ -187,10 +158,8 @@ impl CompiledRule {
             columns.push(values);
         }
         let schema = Arc::new(arrow::datatypes::Schema::new(schema_fields));
-        let arrow_error = |source| PipelineError::Arrow {
-            context: "rendering rule fields as JSON",
-            source,
-        };
+        let arrow_error =
+            |source| PipelineError::Arrow { context: "rendering rule fields as JSON", source };
         let batch = RecordBatch::try_new(schema, columns).map_err(arrow_error)?;
         let mut writer = arrow::json::ArrayWriter::new(Vec::new());
         writer.write(&batch).map_err(arrow_error)?;
@@ -237,12 +206,7 @@ async fn compile_rule(ctx: &SessionContext, schema: &DFSchema, rule: Rule) -> Re
             .map_err(|error| rule.error_at(None, format!("invalid dedup_key '{key}': {error}")))?;
         dedup_key.push(expr);
     }
-    Ok(CompiledRule {
-        rule: Arc::new(rule),
-        predicate: predicate_expr,
-        fields,
-        dedup_key,
-    })
+    Ok(CompiledRule { rule: Arc::new(rule), predicate: predicate_expr, fields, dedup_key })
 }
 
 /// Coerces, simplifies and plans an expression: what DataFusion's optimizer would do to it
@@ -288,10 +252,7 @@ fn plan_error(rule: &Rule, error: &datafusion::error::DataFusionError) -> Pipeli
         })
         .filter(|name| !name.is_empty())
         .map(|name| name.rsplit('.').next().unwrap_or(name).to_string());
-    rule.error_at(
-        needle.as_deref(),
-        message.lines().next().unwrap_or_default().to_string(),
-    )
+    rule.error_at(needle.as_deref(), message.lines().next().unwrap_or_default().to_string())
 }
 
 #[cfg(test)]
@@ -348,9 +309,7 @@ mod tests {
         let sql = "SELECT json_extract_scalar(requestparameters, '$.bucketName') AS bucket, eventname \
                    FROM cloudtrail WHERE eventname = 'DeleteBucket'";
         let meta = "dedup_key = [\"useridentity.type\", \"eventname\"]\ndedup_period = \"1h\"\n";
-        let engine = DetectionEngine::compile(vec![rule(sql, meta)])
-            .await
-            .unwrap();
+        let engine = DetectionEngine::compile(vec![rule(sql, meta)]).await.unwrap();
         let matches = engine
             .evaluate(&batch(&[
                 event("DeleteBucket", "Root", "b1"),

@@ -30,10 +30,7 @@ pub fn load_pack(dir: &Path) -> Result<RulePack> {
     let detections = load_rules_dir(dir)?;
     let correlations = parse_files(dir, "toml", CorrelationRule::parse)?;
     check_pack_ids(&detections, &correlations)?;
-    Ok(RulePack {
-        detections,
-        correlations,
-    })
+    Ok(RulePack { detections, correlations })
 }
 
 /// The rule pack built into the binary.
@@ -45,17 +42,12 @@ pub fn embedded_pack() -> Result<RulePack> {
         .map(|(path, text)| CorrelationRule::parse(&Path::new("sql-rules").join(path), text))
         .collect::<Result<Vec<_>>>()?;
     check_pack_ids(&detections, &correlations)?;
-    Ok(RulePack {
-        detections,
-        correlations,
-    })
+    Ok(RulePack { detections, correlations })
 }
 
 fn check_pack_ids(detections: &[Rule], correlations: &[CorrelationRule]) -> Result<()> {
-    let mut seen: HashMap<&str, &Path> = detections
-        .iter()
-        .map(|rule| (rule.meta.id.as_str(), rule.file.as_path()))
-        .collect();
+    let mut seen: HashMap<&str, &Path> =
+        detections.iter().map(|rule| (rule.meta.id.as_str(), rule.file.as_path())).collect();
     for rule in correlations {
         if let Some(first) = seen.insert(&rule.meta.id, &rule.file) {
             return Err(PipelineError::DuplicateRule {

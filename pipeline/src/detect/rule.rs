@@ -139,26 +139,16 @@ impl Rule {
         let trimmed = text.trim_start();
         let leading_lines = text[..text.len() - trimmed.len()].matches('\n').count();
         let header_start = trimmed.strip_prefix("/*").ok_or_else(|| {
-            error(
-                leading_lines + 1,
-                "a rule starts with a /* ... */ TOML metadata block".into(),
-            )
+            error(leading_lines + 1, "a rule starts with a /* ... */ TOML metadata block".into())
         })?;
         let header_end = header_start.find("*/").ok_or_else(|| {
-            error(
-                leading_lines + 1,
-                "the metadata block is not closed with */".into(),
-            )
+            error(leading_lines + 1, "the metadata block is not closed with */".into())
         })?;
         let header = &header_start[..header_end];
         let meta: RuleMeta = toml::from_str(header).map_err(|toml_error| {
-            let line = toml_error
-                .span()
-                .map_or(1, |span| header[..span.start].matches('\n').count() + 1);
-            error(
-                leading_lines + line,
-                format!("invalid metadata: {}", toml_error.message()),
-            )
+            let line =
+                toml_error.span().map_or(1, |span| header[..span.start].matches('\n').count() + 1);
+            error(leading_lines + line, format!("invalid metadata: {}", toml_error.message()))
         })?;
         let after_header = &header_start[header_end + 2..];
         let sql_text = after_header.trim_start();
@@ -182,19 +172,9 @@ impl Rule {
             validate_sql(&sql).map_err(|(line, reason)| error(sql_line + line - 1, reason))?;
         let mut meta = meta;
         if dedup_period.is_some() && meta.dedup_key.is_empty() {
-            meta.dedup_key = DEFAULT_DEDUP_KEY
-                .iter()
-                .map(|expr| expr.to_string())
-                .collect();
+            meta.dedup_key = DEFAULT_DEDUP_KEY.iter().map(|expr| expr.to_string()).collect();
         }
-        Ok(Self {
-            meta,
-            sql,
-            selects_all,
-            dedup_period,
-            file: file.to_path_buf(),
-            sql_line,
-        })
+        Ok(Self { meta, sql, selects_all, dedup_period, file: file.to_path_buf(), sql_line })
     }
 
     /// Builds a load-time error for this rule at its SELECT (or at the line `needle` is on).
@@ -206,11 +186,7 @@ impl Rule {
                     .position(|line| line.to_lowercase().contains(&needle.to_lowercase()))
             })
             .map_or(self.sql_line, |index| self.sql_line + index);
-        PipelineError::Rule {
-            file: self.file.clone(),
-            line,
-            reason,
-        }
+        PipelineError::Rule { file: self.file.clone(), line, reason }
     }
 }
 
@@ -238,9 +214,7 @@ pub fn validate_meta(meta: &RuleMeta) -> Result<(), String> {
         return Err(format!("'{bad}' is not an ATT&CK tactic id (TA0001)"));
     }
     if let Some(bad) = meta.techniques.iter().find(|id| !is_attack_id(id, "T")) {
-        return Err(format!(
-            "'{bad}' is not an ATT&CK technique id (T1078 or T1078.004)"
-        ));
+        return Err(format!("'{bad}' is not an ATT&CK technique id (T1078 or T1078.004)"));
     }
     Ok(())
 }
@@ -249,9 +223,7 @@ fn is_attack_id(id: &str, prefix: &str) -> bool {
     let Some(rest) = id.strip_prefix(prefix) else {
         return false;
     };
-    let (main, sub) = rest
-        .split_once('.')
-        .map_or((rest, None), |(main, sub)| (main, Some(sub)));
+    let (main, sub) = rest.split_once('.').map_or((rest, None), |(main, sub)| (main, Some(sub)));
     main.len() == 4
         && main.bytes().all(|b| b.is_ascii_digit())
         && sub.is_none_or(|sub| sub.len() == 3 && sub.bytes().all(|b| b.is_ascii_digit()))
@@ -260,9 +232,7 @@ fn is_attack_id(id: &str, prefix: &str) -> bool {
 /// Parses `30s`, `15m`, `1h`, `7d`.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
+    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
     let (number, unit) = text.split_at(split);
     let number: u64 = number
         .parse()
@@ -273,9 +243,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         "h" => 3600,
         "d" => 86_400,
         _ => {
-            return Err(format!(
-                "'{text}' is not a duration like 30s, 15m, 1h or 7d"
-            ));
+            return Err(format!("'{text}' is not a duration like 30s, 15m, 1h or 7d"));
         }
     };
     Ok(Duration::from_secs(number * seconds))
@@ -297,33 +265,18 @@ fn validate_sql(sql: &str) -> Result<bool, (usize, String)> {
     let [statement] = statements.as_slice() else {
         return Err((
             1,
-            format!(
-                "a rule holds exactly one SELECT statement, found {}",
-                statements.len()
-            ),
+            format!("a rule holds exactly one SELECT statement, found {}", statements.len()),
         ));
     };
     let Statement::Query(query) = statement else {
         return Err((1, "a rule must be a read-only SELECT".into()));
     };
-    let Query {
-        with,
-        body,
-        order_by,
-        limit_clause,
-        ..
-    } = query.as_ref();
+    let Query { with, body, order_by, limit_clause, .. } = query.as_ref();
     if with.is_some() || order_by.is_some() || limit_clause.is_some() {
-        return Err((
-            1,
-            "WITH, ORDER BY and LIMIT are not allowed in a rule".into(),
-        ));
+        return Err((1, "WITH, ORDER BY and LIMIT are not allowed in a rule".into()));
     }
     let SetExpr::Select(select) = body.as_ref() else {
-        return Err((
-            1,
-            "a rule is a single SELECT (no UNION, VALUES or nested query)".into(),
-        ));
+        return Err((1, "a rule is a single SELECT (no UNION, VALUES or nested query)".into()));
     };
     let [from] = select.from.as_slice() else {
         return Err((1, format!("a rule reads FROM {RULE_TABLE} only")));
@@ -331,16 +284,10 @@ fn validate_sql(sql: &str) -> Result<bool, (usize, String)> {
     let reads_events = matches!(&from.relation, TableFactor::Table { name, .. }
         if name.to_string().eq_ignore_ascii_case(RULE_TABLE));
     if !reads_events || !from.joins.is_empty() {
-        return Err((
-            1,
-            format!("a rule reads FROM {RULE_TABLE} only, without joins"),
-        ));
+        return Err((1, format!("a rule reads FROM {RULE_TABLE} only, without joins")));
     }
     if select.selection.is_none() {
-        return Err((
-            1,
-            "a rule needs a WHERE clause: without one it matches every event".into(),
-        ));
+        return Err((1, "a rule needs a WHERE clause: without one it matches every event".into()));
     }
     let groups = match &select.group_by {
         GroupByExpr::All(_) => true,
@@ -356,10 +303,7 @@ fn validate_sql(sql: &str) -> Result<bool, (usize, String)> {
     impl Visitor for SubqueryFinder {
         type Break = ();
         fn pre_visit_expr(&mut self, expr: &Expr) -> std::ops::ControlFlow<()> {
-            if matches!(
-                expr,
-                Expr::Subquery(_) | Expr::InSubquery { .. } | Expr::Exists { .. }
-            ) {
+            if matches!(expr, Expr::Subquery(_) | Expr::InSubquery { .. } | Expr::Exists { .. }) {
                 self.0 = true;
                 return std::ops::ControlFlow::Break(());
             }
@@ -369,15 +313,9 @@ fn validate_sql(sql: &str) -> Result<bool, (usize, String)> {
     let mut finder = SubqueryFinder(false);
     let _ = statement.visit(&mut finder);
     if finder.0 {
-        return Err((
-            1,
-            "subqueries are not allowed: a rule sees one batch of events".into(),
-        ));
+        return Err((1, "subqueries are not allowed: a rule sees one batch of events".into()));
     }
-    Ok(select
-        .projection
-        .iter()
-        .any(|item| matches!(item, SelectItem::Wildcard(_))))
+    Ok(select.projection.iter().any(|item| matches!(item, SelectItem::Wildcard(_))))
 }
 
 #[cfg(test)]
@@ -405,10 +343,7 @@ techniques = ["T1562.008"]
         assert_eq!(rule.meta.severity, Severity::High);
         assert!(rule.selects_all);
         assert_eq!(rule.sql_line, 9);
-        assert_eq!(
-            rule.sql,
-            "SELECT *\nFROM cloudtrail\nWHERE eventname = 'StopLogging'"
-        );
+        assert_eq!(rule.sql, "SELECT *\nFROM cloudtrail\nWHERE eventname = 'StopLogging'");
     }
 
     #[test]
@@ -417,22 +352,10 @@ techniques = ["T1562.008"]
             ("DELETE FROM cloudtrail", "read-only SELECT"),
             ("SELECT * FROM other WHERE 1=1", "FROM cloudtrail only"),
             ("SELECT * FROM cloudtrail", "needs a WHERE"),
-            (
-                "SELECT * FROM cloudtrail a JOIN cloudtrail b ON a.x=b.x WHERE 1=1",
-                "without joins",
-            ),
-            (
-                "SELECT eventname FROM cloudtrail WHERE 1=1 GROUP BY eventname",
-                "GROUP BY",
-            ),
-            (
-                "SELECT * FROM cloudtrail WHERE x IN (SELECT 1)",
-                "subqueries",
-            ),
-            (
-                "SELECT * FROM cloudtrail WHERE 1=1; SELECT 1",
-                "exactly one",
-            ),
+            ("SELECT * FROM cloudtrail a JOIN cloudtrail b ON a.x=b.x WHERE 1=1", "without joins"),
+            ("SELECT eventname FROM cloudtrail WHERE 1=1 GROUP BY eventname", "GROUP BY"),
+            ("SELECT * FROM cloudtrail WHERE x IN (SELECT 1)", "subqueries"),
+            ("SELECT * FROM cloudtrail WHERE 1=1; SELECT 1", "exactly one"),
             ("SELECT * FROM cloudtrail WHERE 1=1 LIMIT 1", "LIMIT"),
         ];
         for (sql, expected) in cases {
@@ -442,49 +365,29 @@ techniques = ["T1562.008"]
                 "{sql}: {error}"
             );
         }
-        let error = parse("SELECT *\nFROM cloudtrail\nWHERE eventname = = 'x'")
-            .unwrap_err()
-            .to_string();
-        assert!(
-            error.starts_with("rule rules/x.sql:11: SQL syntax error"),
-            "{error}"
-        );
+        let error =
+            parse("SELECT *\nFROM cloudtrail\nWHERE eventname = = 'x'").unwrap_err().to_string();
+        assert!(error.starts_with("rule rules/x.sql:11: SQL syntax error"), "{error}");
     }
 
     #[test]
     fn rejects_bad_metadata() {
-        let error = Rule::parse(Path::new("r.sql"), "SELECT 1")
-            .unwrap_err()
-            .to_string();
+        let error = Rule::parse(Path::new("r.sql"), "SELECT 1").unwrap_err().to_string();
         assert!(error.contains("metadata block"), "{error}");
         let bad = HEADER.replace("severity = \"high\"", "severity = \"urgent\"");
-        let error = Rule::parse(
-            Path::new("r.sql"),
-            &format!("{bad}SELECT * FROM cloudtrail WHERE 1=1"),
-        )
-        .unwrap_err();
-        assert!(
-            error
-                .to_string()
-                .starts_with("rule r.sql:4: invalid metadata"),
-            "{error}"
-        );
+        let error =
+            Rule::parse(Path::new("r.sql"), &format!("{bad}SELECT * FROM cloudtrail WHERE 1=1"))
+                .unwrap_err();
+        assert!(error.to_string().starts_with("rule r.sql:4: invalid metadata"), "{error}");
         let bad = HEADER.replace("T1562.008", "T15");
-        let error = Rule::parse(
-            Path::new("r.sql"),
-            &format!("{bad}SELECT * FROM cloudtrail WHERE 1=1"),
-        )
-        .unwrap_err();
-        assert!(
-            error.to_string().contains("not an ATT&CK technique id"),
-            "{error}"
-        );
+        let error =
+            Rule::parse(Path::new("r.sql"), &format!("{bad}SELECT * FROM cloudtrail WHERE 1=1"))
+                .unwrap_err();
+        assert!(error.to_string().contains("not an ATT&CK technique id"), "{error}");
         let bad = HEADER.replace("*/", "unknown_key = 1\n*/");
-        let error = Rule::parse(
-            Path::new("r.sql"),
-            &format!("{bad}SELECT * FROM cloudtrail WHERE 1=1"),
-        )
-        .unwrap_err();
+        let error =
+            Rule::parse(Path::new("r.sql"), &format!("{bad}SELECT * FROM cloudtrail WHERE 1=1"))
+                .unwrap_err();
         assert!(error.to_string().contains("unknown field"), "{error}");
     }
 
@@ -503,10 +406,7 @@ techniques = ["T1562.008"]
             &format!("{header}SELECT * FROM cloudtrail WHERE true"),
         )
         .unwrap_err();
-        assert!(
-            error.to_string().contains("dedup_key needs a dedup_period"),
-            "{error}"
-        );
+        assert!(error.to_string().contains("dedup_key needs a dedup_period"), "{error}");
     }
 
     #[test]

@@ -99,10 +99,7 @@ struct Outcome {
 
 impl TestReport {
     fn record(&mut self, file: &Path, outcome: Result<Outcome, String>, bless: bool) {
-        let fail = |reason: String| Failure {
-            file: file.to_path_buf(),
-            reason,
-        };
+        let fail = |reason: String| Failure { file: file.to_path_buf(), reason };
         let outcome = match outcome {
             Ok(outcome) => outcome,
             Err(reason) => {
@@ -132,31 +129,18 @@ fn need_both(matching: usize, not_matching: usize) -> Result<(), String> {
 
 async fn detection_checks(rule: &Rule) -> Result<Outcome, String> {
     let tests: RuleTests = read_tests(&rule.file)?;
-    let mut results = vec![need_both(
-        tests.should_match.len(),
-        tests.should_not_match.len(),
-    )];
+    let mut results = vec![need_both(tests.should_match.len(), tests.should_not_match.len())];
     // A signal-only rule is tested on what it matches, so it alerts here.
     let mut tested = rule.clone();
     tested.meta.signal_only = false;
-    let engine = Arc::new(
-        DetectionEngine::compile(vec![tested])
-            .await
-            .map_err(|error| error.to_string())?,
-    );
+    let engine =
+        Arc::new(DetectionEngine::compile(vec![tested]).await.map_err(|error| error.to_string())?);
     let mut alerts = Vec::new();
-    for (expect_match, events) in [
-        (true, &tests.should_match),
-        (false, &tests.should_not_match),
-    ] {
+    for (expect_match, events) in [(true, &tests.should_match), (false, &tests.should_not_match)] {
         for event in events {
             results.push(match alerts_for(&engine, event) {
                 Ok(found) if found.is_empty() == expect_match => {
-                    let verdict = if expect_match {
-                        "did not match"
-                    } else {
-                        "matched"
-                    };
+                    let verdict = if expect_match { "did not match" } else { "matched" };
                     Err(format!("{verdict} event {}", compact(event)))
                 }
                 Ok(found) => {
@@ -175,10 +159,7 @@ async fn correlation_checks(
     correlation: &CorrelationRule,
 ) -> Result<Outcome, String> {
     let tests: CorrelationTests = read_tests(&correlation.file)?;
-    let mut results = vec![need_both(
-        tests.should_match.len(),
-        tests.should_not_match.len(),
-    )];
+    let mut results = vec![need_both(tests.should_match.len(), tests.should_not_match.len())];
     // A signal-only correlation is tested on what it raises, so it alerts here.
     let mut tested_pack = pack.clone();
     for rule in &mut tested_pack.correlations {
@@ -187,27 +168,17 @@ async fn correlation_checks(
         }
     }
     let mut alerts = Vec::new();
-    for (expect_match, scenarios) in [
-        (true, &tests.should_match),
-        (false, &tests.should_not_match),
-    ] {
+    for (expect_match, scenarios) in [(true, &tests.should_match), (false, &tests.should_not_match)]
+    {
         for (index, events) in scenarios.iter().enumerate() {
             let found = scenario_alerts(&tested_pack, events)
                 .await?
                 .into_iter()
                 .filter(|alert| alert.rule_id == correlation.meta.id)
                 .collect::<Vec<_>>();
-            let group = if expect_match {
-                "should_match"
-            } else {
-                "should_not_match"
-            };
+            let group = if expect_match { "should_match" } else { "should_not_match" };
             results.push(if found.is_empty() == expect_match {
-                let verdict = if expect_match {
-                    "raised no alert"
-                } else {
-                    "raised an alert"
-                };
+                let verdict = if expect_match { "raised no alert" } else { "raised an alert" };
                 Err(format!("{group} scenario {} {verdict}", index + 1))
             } else {
                 alerts.extend(found);
@@ -241,25 +212,16 @@ pub fn alerts_for(engine: &Arc<DetectionEngine>, event: &Value) -> Result<Vec<Al
 fn process_json(mut processor: Processor, json: &Value) -> Result<Vec<Alert>, String> {
     let text = serde_json::to_string(json).expect("JSON values serialise");
     let mut batches = Vec::new();
-    let report = decode(
-        text.as_bytes(),
-        "test-event",
-        &DecodeConfig::default(),
-        |batch| {
-            batches.push(batch);
-            true
-        },
-    );
+    let report = decode(text.as_bytes(), "test-event", &DecodeConfig::default(), |batch| {
+        batches.push(batch);
+        true
+    });
     if let Some(quarantined) = report.quarantined.first() {
         return Err(format!("event does not decode ({})", quarantined.reason));
     }
     let mut alerts = Vec::new();
     for batch in &batches {
-        alerts.extend(
-            processor
-                .process(batch)
-                .map_err(|error| error.to_string())?,
-        );
+        alerts.extend(processor.process(batch).map_err(|error| error.to_string())?);
     }
     alerts.extend(processor.finish());
     Ok(alerts)
@@ -276,10 +238,7 @@ fn check_golden(rule_file: &Path, alerts: &[Alert], bless: bool) -> Result<(), S
             .map_err(|error| format!("cannot write {}: {error}", path.display()));
     }
     let expected = std::fs::read_to_string(&path).map_err(|error| {
-        format!(
-            "missing golden alerts {} ({error}); run `trailhound test --bless`",
-            path.display()
-        )
+        format!("missing golden alerts {} ({error}); run `trailhound test --bless`", path.display())
     })?;
     let expected: Vec<Alert> = expected
         .lines()
@@ -302,8 +261,7 @@ fn check_golden(rule_file: &Path, alerts: &[Alert], bless: bool) -> Result<(), S
         first_difference + 1,
         alerts
             .get(first_difference)
-            .map_or("nothing".into(), |alert| serde_json::to_string(alert)
-                .unwrap_or_default())
+            .map_or("nothing".into(), |alert| serde_json::to_string(alert).unwrap_or_default())
     ))
 }
 
@@ -311,10 +269,7 @@ fn compact(event: &Value) -> String {
     let text = event.to_string();
     let id = event.get("eventID").and_then(Value::as_str).unwrap_or("?");
     if text.len() > 300 {
-        format!(
-            "eventID={id} {}...",
-            text.chars().take(300).collect::<String>()
-        )
+        format!("eventID={id} {}...", text.chars().take(300).collect::<String>())
     } else {
         text
     }

@@ -467,27 +467,19 @@ struct Compiler {
 
 impl Compiler {
     fn new(file: &Path) -> Self {
-        Self {
-            file: file.to_path_buf(),
-            planner: None,
-        }
+        Self { file: file.to_path_buf(), planner: None }
     }
 
     async fn compile(&mut self, index: usize, spec: Spec) -> Result<Exception> {
         let file = self.file.clone();
         let fail = |key: Option<Criterion>, reason: String| {
-            let line = key
-                .and_then(|key| spec.lines.get(&key).copied())
-                .unwrap_or(spec.line);
+            let line = key.and_then(|key| spec.lines.get(&key).copied()).unwrap_or(spec.line);
             load_error(&file, line, format!("exception index {index}: {reason}"))
         };
         let reason = required_text(spec.reason.as_deref(), "reason").map_err(|e| fail(None, e))?;
         let owner = required_text(spec.owner.as_deref(), "owner").map_err(|e| fail(None, e))?;
         let Some(rule_ids) = spec.rules.clone() else {
-            return Err(fail(
-                None,
-                "rules is required (rule ids, globs, or \"*\")".into(),
-            ));
+            return Err(fail(None, "rules is required (rule ids, globs, or \"*\")".into()));
         };
         if rule_ids.is_empty() {
             return Err(fail(
@@ -629,141 +621,12 @@ fn required_text(value: Option<&str>, key: &str) -> Result<String, String> {
 /// A criterion's list: not empty, no blank values.
 fn values<'a>(list: &'a [String], key: &str) -> Result<&'a [String], String> {
     if list.is_empty() {
-        return Err(format!(
-            "{key} is an empty list: remove it or give at least one value"
-        ));
+        return Err(format!("{key} is an empty list: remove it or give at least one value"));
     }
     if list.iter().any(|value| value.trim().is_empty()) {
         return Err(format!("{key} has an empty value"));
     }
     Ok(list)
-}
-
-/// A regex matching exactly the values any of `globs` matches.
-fn glob_set(globs: &[String]) -> Result<Regex, String> {
-    let alternatives: Vec<String> = globs.iter().map(|glob| glob_to_regex(glob)).collect();
-    Regex::new(&format!("^(?:{})$", alternatives.join("|")))
-        .map_err(|error| format!("cannot compile globs {globs:?}: {error}"))
-}
-
-/// A glob as a regex body: `*` is any run of characters, `?` one character, the rest literal.
-fn glob_to_regex(glob: &str) -> String {
-    let mut regex = String::from("(?s:");
-    let mut buffer = [0; 4];
-    for ch in glob.chars() {
-        match ch {
-            '*' => regex.push_str(".*"),
-            '?' => regex.push('.'),
-            _ => regex.push_str(&regex::escape(ch.encode_utf8(&mut buffer))),
-        }
-    }
-    regex.push(')');
-    regex
-}
-
-/// A user regex that must match the whole value.
-fn anchored_regex(pattern: &str) -> Result<Regex, String> {
-    Regex::new(pattern)
-        .and_then(|_| Regex::new(&format!("^(?:{pattern})$")))
-        .map_err(|error| format!("actor_regex '{pattern}' is not a valid regex: {error}"))
-}
-
-fn parse_date(value: &toml::Value) -> Result<NaiveDate, String> {
-    const HINT: &str = "expires must be a date such as \"2026-12-31\"";
-    match value {
-        toml::Value::String(text) => NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
-            .map_err(|error| format!("{HINT}; '{text}' is not one: {error}")),
-        toml::Value::Datetime(datetime) if datetime.time.is_none() => datetime
-            .date
-            .and_then(|date| {
-                NaiveDate::from_ymd_opt(
-                    i32::from(date.year),
-                    u32::from(date.month),
-                    u32::from(date.day),
-                )
-            })
-            .ok_or_else(|| format!("{HINT}; '{datetime}' is not one")),
-        other => Err(format!("{HINT}, not {other}")),
-    }
-}
-
-/// An address block: an IP address and a prefix length (a single address has the full one).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Cidr {
-    network: IpAddr,
-    prefix: u8,
-}
-
-impl Cidr {
-    fn parse(text: &str) -> Result<Self, String> {
-        let text = text.trim();
-        let (address, prefix) = match text.split_once('/') {
-            Some((address, prefix)) => (address, Some(prefix)),
-            None => (text, None),
-        };
-        let address: IpAddr = address
-            .parse()
-            .map_err(|_| format!("'{address}' is not an IPv4 or IPv6 address"))?;
-        let width = if address.is_ipv4() { 32 } else { 128 };
-        let prefix = match prefix {
-            None => width,
-            Some(prefix) => prefix
-                .parse::<u8>()
-                .ok()
-                .filter(|&prefix| prefix <= width)
-                .ok_or_else(|| format!("prefix length '/{prefix}' is not between 0 and {width}"))?,
-        };
-        let block = Self::normalised(address, prefix);
-        let network = block.masked();
-        if network != block.network {
-            return Err(format!(
-                "host bits are set; did you mean {network}/{}?",
-                block.prefix
-            ));
-        }
-        Ok(block)
-    }
-
-    /// IPv4-mapped IPv6 blocks (`::ffff:10.0.0.0/104`) as IPv4 blocks.
-    fn normalised(address: IpAddr, prefix: u8) -> Self {
-        match (address, address.to_canonical()) {
-            (IpAddr::V6(_), IpAddr::V4(v4)) if prefix >= 96 => Self {
-                network: IpAddr::V4(v4),
-                prefix: prefix - 96,
-            },
-            _ => Self {
-                network: address,
-                prefix,
-            },
-        }
-    }
-
-    fn masked(&self) -> IpAddr {
-        match self.network {
-            IpAddr::V4(v4) => IpAddr::V4((u32::from(v4) & mask_v4(self.prefix)).into()),
-            IpAddr::V6(v6) => IpAddr::V6((u128::from(v6) & mask_v6(self.prefix)).into()),
-        }
-    }
-
-    fn contains(&self, address: IpAddr) -> bool {
-        match (self.network, address.to_canonical()) {
-            (IpAddr::V4(network), IpAddr::V4(address)) => {
-                (u32::from(network) ^ u32::from(address)) & mask_v4(self.prefix) == 0
-            }
-            (IpAddr::V6(network), IpAddr::V6(address)) => {
-                (u128::from(network) ^ u128::from(address)) & mask_v6(self.prefix) == 0
-            }
-            _ => false,
-        }
-    }
-}
-
-fn mask_v4(prefix: u8) -> u32 {
-    u32::MAX.checked_shl(32 - u32::from(prefix)).unwrap_or(0)
-}
-
-fn mask_v6(prefix: u8) -> u128 {
-    u128::MAX.checked_shl(128 - u32::from(prefix)).unwrap_or(0)
 }
 
 /// Plans SQL predicates the way rules' WHERE clauses are planned.
@@ -813,18 +676,11 @@ impl SqlPlanner {
 fn short_message(error: &DataFusionError) -> String {
     let message = error.to_string();
     let line = message.lines().next().unwrap_or_default();
-    line.split(". Valid fields are")
-        .next()
-        .unwrap_or(line)
-        .to_string()
+    line.split(". Valid fields are").next().unwrap_or(line).to_string()
 }
 
 fn load_error(file: &Path, line: usize, reason: String) -> PipelineError {
-    PipelineError::Rule {
-        file: file.to_path_buf(),
-        line,
-        reason,
-    }
+    PipelineError::Rule { file: file.to_path_buf(), line, reason }
 }
 
 /// The 1-based line of byte `offset` in `text`.
@@ -855,12 +711,11 @@ fn header_line(text: &str, offset: usize) -> usize {
 /// The index of the exception whose table holds byte `offset`, if any.
 fn exception_index_at(text: &str, offset: usize) -> Option<usize> {
     let line = line_at(text, offset);
-    text.lines()
-        .take(line)
-        .filter(|line| is_header(line))
-        .count()
-        .checked_sub(1)
+    text.lines().take(line).filter(|line| is_header(line)).count().checked_sub(1)
 }
 
 #[cfg(test)]
 mod tests;
+mod values;
+
+use values::{Cidr, anchored_regex, glob_set, parse_date};

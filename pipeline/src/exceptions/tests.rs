@@ -48,16 +48,11 @@ fn from_ip(ip: &str) -> Value {
 }
 
 async fn set(toml_text: &str) -> ExceptionSet {
-    ExceptionSet::from_toml(Path::new("exceptions.toml"), toml_text)
-        .await
-        .unwrap()
+    ExceptionSet::from_toml(Path::new("exceptions.toml"), toml_text).await.unwrap()
 }
 
 async fn load_error(toml_text: &str) -> String {
-    ExceptionSet::from_toml(Path::new("exceptions.toml"), toml_text)
-        .await
-        .unwrap_err()
-        .to_string()
+    ExceptionSet::from_toml(Path::new("exceptions.toml"), toml_text).await.unwrap_err().to_string()
 }
 
 /// One exception for `RULE` with the given criteria lines.
@@ -66,8 +61,7 @@ fn one(criteria: &str) -> String {
 }
 
 fn suppressed(set: &ExceptionSet, rule: &str, records: &[Value]) -> Vec<Option<usize>> {
-    set.suppressions(rule, &batch(records), day("2026-01-01"))
-        .unwrap()
+    set.suppressions(rule, &batch(records), day("2026-01-01")).unwrap()
 }
 
 #[tokio::test]
@@ -125,18 +119,12 @@ async fn actor_regex_must_match_the_whole_arn() {
 
 #[tokio::test]
 async fn source_ip_matches_addresses_and_cidrs_v4_and_v6() {
-    let exceptions = set(&one(
-        "source_ip = [\"10.0.0.0/8\", \"192.0.2.7\", \"2001:db8::/32\", \"0.0.0.0/0\"]",
-    ))
-    .await;
-    assert_eq!(
-        exceptions.exceptions[0].source_ip.as_ref().unwrap().len(),
-        4
-    );
-    let exceptions = set(&one(
-        "source_ip = [\"10.0.0.0/8\", \"192.0.2.7\", \"2001:db8::/32\"]",
-    ))
-    .await;
+    let exceptions =
+        set(&one("source_ip = [\"10.0.0.0/8\", \"192.0.2.7\", \"2001:db8::/32\", \"0.0.0.0/0\"]"))
+            .await;
+    assert_eq!(exceptions.exceptions[0].source_ip.as_ref().unwrap().len(), 4);
+    let exceptions =
+        set(&one("source_ip = [\"10.0.0.0/8\", \"192.0.2.7\", \"2001:db8::/32\"]")).await;
     let found = suppressed(
         &exceptions,
         RULE,
@@ -151,10 +139,7 @@ async fn source_ip_matches_addresses_and_cidrs_v4_and_v6() {
             from_ip("secretsmanager.amazonaws.com"),
         ],
     );
-    assert_eq!(
-        found,
-        [Some(0), None, Some(0), None, Some(0), None, Some(0), None]
-    );
+    assert_eq!(found, [Some(0), None, Some(0), None, Some(0), None, Some(0), None]);
 }
 
 #[test]
@@ -175,21 +160,10 @@ fn cidr_blocks() {
     let v6 = Cidr::parse("fd00::/8").unwrap();
     assert!(v6.contains("fdff:ffff::1".parse().unwrap()));
     assert!(!v6.contains("fe00::1".parse().unwrap()));
-    for bad in [
-        "10.0.0.0/33",
-        "10.0.0.1/8",
-        "10.0.0/8",
-        "fd00::/129",
-        "host",
-        "10.0.0.0/x",
-    ] {
+    for bad in ["10.0.0.0/33", "10.0.0.1/8", "10.0.0/8", "fd00::/129", "host", "10.0.0.0/x"] {
         assert!(Cidr::parse(bad).is_err(), "{bad}");
     }
-    assert!(
-        Cidr::parse("10.0.0.1/8")
-            .unwrap_err()
-            .contains("did you mean 10.0.0.0/8")
-    );
+    assert!(Cidr::parse("10.0.0.1/8").unwrap_err().contains("did you mean 10.0.0.0/8"));
 }
 
 #[tokio::test]
@@ -274,19 +248,10 @@ owner = \"iam\"
         suppressed(&exceptions, "aws.discovery.list_buckets", &records),
         [Some(0), Some(0), Some(1), None]
     );
-    assert_eq!(
-        suppressed(&exceptions, "aws.iam.two", &records),
-        [Some(1), Some(2), Some(1), None]
-    );
-    assert_eq!(
-        suppressed(&exceptions, "aws.iam.three", &records),
-        [Some(1), None, Some(1), None]
-    );
+    assert_eq!(suppressed(&exceptions, "aws.iam.two", &records), [Some(1), Some(2), Some(1), None]);
+    assert_eq!(suppressed(&exceptions, "aws.iam.three", &records), [Some(1), None, Some(1), None]);
     // A glob is not a prefix: "aws.discovery.*" does not cover "aws.discoveryx".
-    assert_eq!(
-        suppressed(&exceptions, "aws.discoveryx", &records),
-        [Some(1), None, Some(1), None]
-    );
+    assert_eq!(suppressed(&exceptions, "aws.discoveryx", &records), [Some(1), None, Some(1), None]);
     let info = exceptions.describe(2);
     assert_eq!(info.index, 2);
     assert_eq!(info.rules, ["aws.iam.one", "aws.iam.tw?"]);
@@ -309,14 +274,8 @@ async fn expired_exceptions_stay_listed_but_suppress_nothing() {
     assert_eq!(on("2027-01-01"), [None, None]);
     assert_eq!(exceptions.len(), 2);
     assert_eq!(exceptions.expired(day("2026-01-01")), [1]);
-    assert_eq!(
-        exceptions.describe(0).expires.as_deref(),
-        Some("2026-12-31")
-    );
-    assert_eq!(
-        exceptions.describe(1).expires.as_deref(),
-        Some("2025-06-30")
-    );
+    assert_eq!(exceptions.describe(0).expires.as_deref(), Some("2026-12-31"));
+    assert_eq!(exceptions.describe(1).expires.as_deref(), Some("2025-06-30"));
     let described = serde_json::to_value(exceptions.describe(0)).unwrap();
     assert_eq!(described["expires"], "2026-12-31");
     assert_eq!(described["index"], 0);
@@ -324,11 +283,10 @@ async fn expired_exceptions_stay_listed_but_suppress_nothing() {
 
 #[tokio::test]
 async fn sql_predicates_run_on_the_matches() {
-    let exceptions = set(&one(
-        "sql = \"json_extract_scalar(requestparameters, '$.secretId') LIKE 'dev/%'\"\n\
-         actor = [\"arn:aws:iam::1:role/*\"]",
-    ))
-    .await;
+    let exceptions =
+        set(&one("sql = \"json_extract_scalar(requestparameters, '$.secretId') LIKE 'dev/%'\"\n\
+         actor = [\"arn:aws:iam::1:role/*\"]"))
+        .await;
     let record = |arn: &str, secret: &str| {
         event(json!({"userIdentity": {"type": "AssumedRole", "arn": arn},
                      "requestParameters": {"secretId": secret}}))
@@ -349,10 +307,7 @@ async fn sql_predicates_run_on_the_matches() {
     assert_eq!(found, [Some(0), None, None, None]);
 
     // A predicate alone is a criterion, over any column.
-    let exceptions = set(&one(
-        "sql = \"awsregion = 'eu-west-1' AND errorcode IS NULL\"",
-    ))
-    .await;
+    let exceptions = set(&one("sql = \"awsregion = 'eu-west-1' AND errorcode IS NULL\"")).await;
     let found = suppressed(
         &exceptions,
         RULE,
@@ -377,34 +332,22 @@ async fn bad_exceptions_fail_at_load_with_file_index_and_line() {
         |criteria: &str| format!("{}{}", one("account = [\"123456789012\"]"), one(criteria));
 
     let error = load_error(&second("source_ip = [\"10.0.0.0/33\"]")).await;
-    assert!(
-        error.starts_with("rule exceptions.toml:8: exception index 1:"),
-        "{error}"
-    );
+    assert!(error.starts_with("rule exceptions.toml:8: exception index 1:"), "{error}");
     assert!(error.contains("10.0.0.0/33"), "{error}");
 
     let error = load_error(&second("source_ip = [\"not-an-ip\"]")).await;
     assert!(error.contains("not an IPv4 or IPv6 address"), "{error}");
 
     let error = load_error(&second("actor_regex = [\"arn:(unclosed\"]")).await;
-    assert!(
-        error.starts_with("rule exceptions.toml:8: exception index 1:"),
-        "{error}"
-    );
+    assert!(error.starts_with("rule exceptions.toml:8: exception index 1:"), "{error}");
     assert!(error.contains("actor_regex 'arn:(unclosed'"), "{error}");
 
     let error = load_error(&second("actr = [\"x\"]")).await;
-    assert!(
-        error.starts_with("rule exceptions.toml:8: exception index 1:"),
-        "{error}"
-    );
+    assert!(error.starts_with("rule exceptions.toml:8: exception index 1:"), "{error}");
     assert!(error.contains("unknown field `actr`"), "{error}");
 
     let error = load_error(&second("sql = \"no_such_column = 'x'\"")).await;
-    assert!(
-        error.starts_with("rule exceptions.toml:8: exception index 1: sql:"),
-        "{error}"
-    );
+    assert!(error.starts_with("rule exceptions.toml:8: exception index 1: sql:"), "{error}");
     assert!(error.contains("no_such_column"), "{error}");
     assert!(!error.contains("Valid fields"), "{error}");
 
@@ -418,14 +361,8 @@ async fn bad_exceptions_fail_at_load_with_file_index_and_line() {
     assert!(error.contains("exception index 1: sql:"), "{error}");
 
     let error = load_error(&second("")).await;
-    assert!(
-        error.starts_with("rule exceptions.toml:6: exception index 1:"),
-        "{error}"
-    );
-    assert!(
-        error.contains("at least one criterion besides rules"),
-        "{error}"
-    );
+    assert!(error.starts_with("rule exceptions.toml:6: exception index 1:"), "{error}");
+    assert!(error.contains("at least one criterion besides rules"), "{error}");
 
     let error =
         load_error("[[exception]]\nrules = []\nactor = [\"a\"]\nreason = \"r\"\nowner = \"o\"\n")
@@ -442,10 +379,7 @@ async fn bad_exceptions_fail_at_load_with_file_index_and_line() {
     assert!(error.contains("not a 12-digit AWS account id"), "{error}");
 
     let error = load_error(&second("expires = \"31/12/2026\"\nactor = [\"a\"]")).await;
-    assert!(
-        error.starts_with("rule exceptions.toml:8: exception index 1:"),
-        "{error}"
-    );
+    assert!(error.starts_with("rule exceptions.toml:8: exception index 1:"), "{error}");
     assert!(error.contains("expires must be a date"), "{error}");
 
     let error = load_error(&second("expires = 2026-12-31T00:00:00Z\nactor = [\"a\"]")).await;
@@ -453,10 +387,7 @@ async fn bad_exceptions_fail_at_load_with_file_index_and_line() {
 
     let error =
         load_error("[[exception]]\nrules = [\"*\"]\nactor = [\"a\"]\nowner = \"o\"\n").await;
-    assert!(
-        error.contains("exception index 0: reason is required"),
-        "{error}"
-    );
+    assert!(error.contains("exception index 0: reason is required"), "{error}");
 
     let error = load_error("[[exception]]\nactor = [\"a\"]\nreason = \"r\"\nowner = \" \"\n").await;
     assert!(error.contains("owner must not be empty"), "{error}");
@@ -483,10 +414,7 @@ async fn loads_files_and_names_them_in_errors() {
 
     let missing = dir.path().join("missing.toml");
     let error = ExceptionSet::load(&missing).await.unwrap_err().to_string();
-    assert!(
-        error.contains("missing.toml:0: cannot read exceptions"),
-        "{error}"
-    );
+    assert!(error.contains("missing.toml:0: cannot read exceptions"), "{error}");
 }
 
 fn trailalerts_file() -> PathBuf {
@@ -503,9 +431,7 @@ async fn imports_trailalerts_exceptions() {
     .into_iter()
     .map(|(title, id)| (title.to_string(), id.to_string()))
     .collect();
-    let exceptions = ExceptionSet::from_trailalerts(&trailalerts_file(), &titles)
-        .await
-        .unwrap();
+    let exceptions = ExceptionSet::from_trailalerts(&trailalerts_file(), &titles).await.unwrap();
     // Console Login: actors; GetSecretValue: actors, source IPs, actor regexes.
     assert_eq!(exceptions.len(), 4);
     for index in 0..exceptions.len() {
@@ -514,10 +440,7 @@ async fn imports_trailalerts_exceptions() {
         assert_eq!(info.owner, "unknown");
         assert_eq!(info.expires, None);
     }
-    assert_eq!(
-        exceptions.describe(0).rules,
-        ["aws.initial_access.console_login"]
-    );
+    assert_eq!(exceptions.describe(0).rules, ["aws.initial_access.console_login"]);
     assert_eq!(exceptions.describe(1).rules, [RULE]);
 
     // Each list excludes on its own.
@@ -544,10 +467,7 @@ async fn imports_trailalerts_exceptions() {
         .await
         .unwrap_err()
         .to_string();
-    assert!(
-        error.contains("'AWS SecretsManager GetSecretValue'"),
-        "{error}"
-    );
+    assert!(error.contains("'AWS SecretsManager GetSecretValue'"), "{error}");
     assert!(error.contains("exceptions.json:2:"), "{error}");
 }
 
@@ -558,22 +478,14 @@ async fn trailalerts_import_validates_its_values() {
     let titles: HashMap<String, String> = [("T".to_string(), RULE.to_string())].into();
 
     std::fs::write(&path, r#"{"T": {"excludedSourceIPs": ["10.0.0.0/99"]}}"#).unwrap();
-    let error = ExceptionSet::from_trailalerts(&path, &titles)
-        .await
-        .unwrap_err()
-        .to_string();
+    let error = ExceptionSet::from_trailalerts(&path, &titles).await.unwrap_err().to_string();
     assert!(error.contains("10.0.0.0/99"), "{error}");
 
     std::fs::write(&path, r#"{"T": {"excludedUsers": ["x"]}}"#).unwrap();
-    let error = ExceptionSet::from_trailalerts(&path, &titles)
-        .await
-        .unwrap_err()
-        .to_string();
+    let error = ExceptionSet::from_trailalerts(&path, &titles).await.unwrap_err().to_string();
     assert!(error.contains("unknown field `excludedUsers`"), "{error}");
 
     std::fs::write(&path, r#"{"T": {"excludedActors": []}}"#).unwrap();
-    let exceptions = ExceptionSet::from_trailalerts(&path, &titles)
-        .await
-        .unwrap();
+    let exceptions = ExceptionSet::from_trailalerts(&path, &titles).await.unwrap();
     assert!(exceptions.is_empty());
 }

@@ -17,34 +17,21 @@ pub struct JsonLinesSink {
 impl JsonLinesSink {
     /// Alerts on standard output.
     pub fn stdout() -> Self {
-        Self {
-            name: "stdout".into(),
-            out: BufWriter::new(Box::new(io::stdout())),
-        }
+        Self { name: "stdout".into(), out: BufWriter::new(Box::new(io::stdout())) }
     }
 
     /// Alerts appended to a file (created if missing).
     pub fn file(path: &Path) -> Result<Self> {
-        let file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .map_err(|source| PipelineError::Sink {
-                sink: path.display().to_string(),
-                source,
+        let file =
+            OpenOptions::new().create(true).append(true).open(path).map_err(|source| {
+                PipelineError::Sink { sink: path.display().to_string(), source }
             })?;
-        Ok(Self {
-            name: path.display().to_string(),
-            out: BufWriter::new(Box::new(file)),
-        })
+        Ok(Self { name: path.display().to_string(), out: BufWriter::new(Box::new(file)) })
     }
 
     /// Alerts into any writer (tests, pipes).
     pub fn writer(name: &str, out: Box<dyn Write + Send>) -> Self {
-        Self {
-            name: name.to_string(),
-            out: BufWriter::new(out),
-        }
+        Self { name: name.to_string(), out: BufWriter::new(out) }
     }
 }
 
@@ -54,19 +41,13 @@ impl AlertSink for JsonLinesSink {
     }
 
     fn send(&mut self, alert: &Alert) -> Result<()> {
-        let failed = |source| PipelineError::Sink {
-            sink: self.name.clone(),
-            source,
-        };
+        let failed = |source| PipelineError::Sink { sink: self.name.clone(), source };
         serde_json::to_writer(&mut self.out, alert)
             .map_err(|error| failed(io::Error::other(error)))?;
         self.out.write_all(b"\n").map_err(failed)
     }
 
     fn flush(&mut self) -> Result<()> {
-        self.out.flush().map_err(|source| PipelineError::Sink {
-            sink: self.name.clone(),
-            source,
-        })
+        self.out.flush().map_err(|source| PipelineError::Sink { sink: self.name.clone(), source })
     }
 }

@@ -73,9 +73,7 @@ pub fn discover(inputs: &[PathBuf]) -> Discovered {
         for entry in walkdir::WalkDir::new(input).follow_links(true) {
             match entry {
                 Ok(entry) if entry.file_type().is_file() => {
-                    found.files.push(FileSource {
-                        path: entry.into_path(),
-                    });
+                    found.files.push(FileSource { path: entry.into_path() });
                 }
                 Ok(_) => {}
                 Err(error) => {
@@ -98,10 +96,7 @@ pub fn delivery_time(path: &Path) -> Option<&str> {
         part.len() == 14
             && part.ends_with('Z')
             && part.as_bytes()[8] == b'T'
-            && part[..8]
-                .bytes()
-                .chain(part[9..13].bytes())
-                .all(|b| b.is_ascii_digit())
+            && part[..8].bytes().chain(part[9..13].bytes()).all(|b| b.is_ascii_digit())
     })
 }
 
@@ -139,22 +134,10 @@ mod tests {
         let found = discover(&[dir.path().to_path_buf()]);
         assert_eq!(found.files.len(), 2);
         let mut text = String::new();
-        FileSource {
-            path: gz_named_json,
-        }
-        .open()
-        .unwrap()
-        .read_to_string(&mut text)
-        .unwrap();
+        FileSource { path: gz_named_json }.open().unwrap().read_to_string(&mut text).unwrap();
         assert_eq!(text, "{\"Records\":[]}");
         text.clear();
-        FileSource {
-            path: plain_named_gz,
-        }
-        .open()
-        .unwrap()
-        .read_to_string(&mut text)
-        .unwrap();
+        FileSource { path: plain_named_gz }.open().unwrap().read_to_string(&mut text).unwrap();
         assert_eq!(text, "[]");
     }
 
@@ -171,13 +154,7 @@ mod tests {
         for (name, body) in [("a", "x"), ("b", "x"), ("c", "y")] {
             std::fs::write(dir.path().join(name), body).unwrap();
         }
-        let id = |name: &str| {
-            FileSource {
-                path: dir.path().join(name),
-            }
-            .content_id()
-            .unwrap()
-        };
+        let id = |name: &str| FileSource { path: dir.path().join(name) }.content_id().unwrap();
         assert_eq!(id("a"), id("b"));
         assert_ne!(id("a"), id("c"));
     }

@@ -96,21 +96,14 @@ pub async fn discover(inputs: &[String]) -> Discovered {
             Err(error) => Err(io::Error::other(error)),
         };
         match listed {
-            Ok(objects) => found
-                .sources
-                .extend(objects.into_iter().map(Source::Object)),
+            Ok(objects) => found.sources.extend(objects.into_iter().map(Source::Object)),
             Err(error) => found.unreadable.push((input.clone(), error.to_string())),
         }
     }
     let files = files::discover(&local);
-    found
-        .sources
-        .extend(files.files.into_iter().map(Source::File));
+    found.sources.extend(files.files.into_iter().map(Source::File));
     found.unreadable.extend(
-        files
-            .unreadable
-            .into_iter()
-            .map(|(path, reason)| (path.display().to_string(), reason)),
+        files.unreadable.into_iter().map(|(path, reason)| (path.display().to_string(), reason)),
     );
     // CloudTrail names files by their delivery period: reading them in that order keeps the
     // event-time watermark honest (few late events) across accounts and regions. Sources
@@ -144,14 +137,7 @@ mod tests {
             .await
             .sources
             .iter()
-            .map(|source| {
-                source
-                    .layout_path()
-                    .file_name()
-                    .unwrap()
-                    .to_string_lossy()
-                    .into_owned()
-            })
+            .map(|source| source.layout_path().file_name().unwrap().to_string_lossy().into_owned())
             .collect();
         assert_eq!(
             order,

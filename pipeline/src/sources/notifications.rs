@@ -145,10 +145,7 @@ fn parse_document(text: &str, context: &'static str) -> Result<Notification, Not
     let value: Value =
         serde_json::from_str(text).map_err(|source| NotificationError::Json { context, source })?;
     let Value::Object(object) = value else {
-        return Err(NotificationError::NotAnObject {
-            context,
-            found: json_type(&value),
-        });
+        return Err(NotificationError::NotAnObject { context, found: json_type(&value) });
     };
     if object.contains_key("Type") && object.contains_key("TopicArn") {
         sns_envelope(&object)
@@ -163,10 +160,7 @@ fn parse_document(text: &str, context: &'static str) -> Result<Notification, Not
     } else if object.contains_key("s3Bucket") && object.contains_key("s3ObjectKey") {
         cloudtrail_file_notification(&object)
     } else {
-        Err(NotificationError::UnknownShape {
-            context,
-            keys: object.keys().cloned().collect(),
-        })
+        Err(NotificationError::UnknownShape { context, keys: object.keys().cloned().collect() })
     }
 }
 
@@ -188,12 +182,10 @@ fn sns_envelope(object: &Map<String, Value>) -> Result<Notification, Notificatio
             let message = required_str(object, "Message", "SNS envelope")?;
             parse_document(message, SNS_MESSAGE)
         }
-        "SubscriptionConfirmation" | "UnsubscribeConfirmation" => Ok(Notification::Ignored {
-            reason: format!("SNS {sns_type}"),
-        }),
-        _ => Err(NotificationError::SnsType {
-            sns_type: sns_type.to_string(),
-        }),
+        "SubscriptionConfirmation" | "UnsubscribeConfirmation" => {
+            Ok(Notification::Ignored { reason: format!("SNS {sns_type}") })
+        }
+        _ => Err(NotificationError::SnsType { sns_type: sns_type.to_string() }),
     }
 }
 
@@ -204,9 +196,7 @@ fn s3_records(records: &Value) -> Result<Notification, NotificationError> {
         return Err(field_error("S3 event notification", "Records", "an array"));
     };
     if records.is_empty() {
-        return Err(NotificationError::Empty {
-            shape: "S3 event notification",
-        });
+        return Err(NotificationError::Empty { shape: "S3 event notification" });
     }
     let mut objects = Vec::new();
     let mut other_events = Vec::new();
@@ -272,12 +262,7 @@ fn eventbridge(object: &Map<String, Value>) -> Result<Notification, Notification
         key: pointer_str(detail, "/object/key", "detail.object.key", SHAPE)?.to_string(),
         size: optional_u64(detail, "/object/size", "detail.object.size", SHAPE)?,
         etag: optional_str(detail, "/object/etag", "detail.object.etag", SHAPE)?,
-        version_id: optional_str(
-            detail,
-            "/object/version-id",
-            "detail.object.version-id",
-            SHAPE,
-        )?,
+        version_id: optional_str(detail, "/object/version-id", "detail.object.version-id", SHAPE)?,
     }]))
 }
 
@@ -312,9 +297,7 @@ fn cloudtrail_file_notification(
 fn without_digests(mut objects: Vec<ObjectRef>) -> Notification {
     objects.retain(|object| skip_by_path(Path::new(&object.key)).is_none());
     if objects.is_empty() {
-        Notification::Ignored {
-            reason: "digest/insights only".to_string(),
-        }
+        Notification::Ignored { reason: "digest/insights only".to_string() }
     } else {
         Notification::Objects(objects)
     }
@@ -323,10 +306,8 @@ fn without_digests(mut objects: Vec<ObjectRef>) -> Notification {
 /// Decodes an S3 event notification key: `+` is a space, `%XX` a byte, and the bytes are
 /// UTF-8.
 fn decode_key(encoded: &str) -> Result<String, NotificationError> {
-    let invalid = |reason: String| NotificationError::KeyEncoding {
-        key: encoded.to_string(),
-        reason,
-    };
+    let invalid =
+        |reason: String| NotificationError::KeyEncoding { key: encoded.to_string(), reason };
     let input = encoded.as_bytes();
     let mut bytes = Vec::with_capacity(input.len());
     let mut position = 0;
@@ -340,9 +321,7 @@ fn decode_key(encoded: &str) -> Result<String, NotificationError> {
                     .filter(|hex| hex.bytes().all(|b| b.is_ascii_hexdigit()))
                     .and_then(|hex| u8::from_str_radix(hex, 16).ok())
                     .ok_or_else(|| {
-                        invalid(format!(
-                            "'%' at byte {position} is not followed by two hex digits"
-                        ))
+                        invalid(format!("'%' at byte {position} is not followed by two hex digits"))
                     })?;
                 bytes.push(byte);
                 position += 2;
@@ -355,11 +334,7 @@ fn decode_key(encoded: &str) -> Result<String, NotificationError> {
 }
 
 fn field_error(shape: &str, field: &'static str, expected: &'static str) -> NotificationError {
-    NotificationError::Field {
-        shape: shape.to_string(),
-        field,
-        expected,
-    }
+    NotificationError::Field { shape: shape.to_string(), field, expected }
 }
 
 fn required_str<'a>(
@@ -367,10 +342,7 @@ fn required_str<'a>(
     field: &'static str,
     shape: &str,
 ) -> Result<&'a str, NotificationError> {
-    object
-        .get(field)
-        .and_then(Value::as_str)
-        .ok_or_else(|| field_error(shape, field, "a string"))
+    object.get(field).and_then(Value::as_str).ok_or_else(|| field_error(shape, field, "a string"))
 }
 
 fn pointer_str<'a>(
@@ -554,10 +526,7 @@ mod tests {
     fn several_records_give_several_objects() {
         let body = s3_event(&[
             s3_record("ObjectCreated:Put", "AWSLogs/1/CloudTrail/a.json.gz"),
-            s3_record(
-                "ObjectCreated:CompleteMultipartUpload",
-                "AWSLogs/1/CloudTrail/b.json.gz",
-            ),
+            s3_record("ObjectCreated:CompleteMultipartUpload", "AWSLogs/1/CloudTrail/b.json.gz"),
             s3_record("ObjectRemoved:Delete", "AWSLogs/1/CloudTrail/c.json.gz"),
             s3_record("ObjectCreated:Copy", "AWSLogs/1/CloudTrail/d.json.gz"),
         ]);
@@ -581,14 +550,8 @@ mod tests {
                 "AWSLogs%2F111122223333%2FCloudTrail%2Fx.json.gz",
                 "AWSLogs/111122223333/CloudTrail/x.json.gz",
             ),
-            (
-                "AWSLogs/caf%C3%A9/%e2%82%ac.json.gz",
-                "AWSLogs/café/€.json.gz",
-            ),
-            (
-                "AWSLogs/100%25+sure%2B.json.gz",
-                "AWSLogs/100% sure+.json.gz",
-            ),
+            ("AWSLogs/caf%C3%A9/%e2%82%ac.json.gz", "AWSLogs/café/€.json.gz"),
+            ("AWSLogs/100%25+sure%2B.json.gz", "AWSLogs/100% sure+.json.gz"),
         ];
         for (encoded, decoded) in cases {
             let found = objects(&s3_event(&[s3_record("ObjectCreated:Put", encoded)]));
@@ -598,12 +561,7 @@ mod tests {
 
     #[test]
     fn invalid_percent_encoding_is_an_error() {
-        for key in [
-            "AWSLogs/a%3",
-            "AWSLogs/a%zz.json",
-            "AWSLogs/%",
-            "AWSLogs/%C3%28.json",
-        ] {
+        for key in ["AWSLogs/a%3", "AWSLogs/a%zz.json", "AWSLogs/%", "AWSLogs/%C3%28.json"] {
             let text = error_text(&s3_event(&[s3_record("ObjectCreated:Put", key)]));
             assert!(text.contains("not valid URL encoding"), "{key}: {text}");
             assert!(text.contains(key), "{key}: {text}");
@@ -612,10 +570,7 @@ mod tests {
 
     #[test]
     fn sns_wrapped_s3_event_is_decoded_like_a_direct_one() {
-        let body = sns(&s3_event(&[s3_record(
-            "ObjectCreated:Put",
-            "AWSLogs/x%3Ay+z.json.gz",
-        )]));
+        let body = sns(&s3_event(&[s3_record("ObjectCreated:Put", "AWSLogs/x%3Ay+z.json.gz")]));
         assert_eq!(objects(&body)[0].key, "AWSLogs/x:y z.json.gz");
     }
 
@@ -623,10 +578,8 @@ mod tests {
     fn object_removed_is_ignored() {
         let reason = ignored_reason(&s3_event(&[s3_record("ObjectRemoved:Delete", LOG_KEY)]));
         assert!(reason.contains("ObjectRemoved:Delete"), "{reason}");
-        let through_sns = sns(&s3_event(&[s3_record(
-            "ObjectRemoved:DeleteMarkerCreated",
-            LOG_KEY,
-        )]));
+        let through_sns =
+            sns(&s3_event(&[s3_record("ObjectRemoved:DeleteMarkerCreated", LOG_KEY)]));
         assert!(ignored_reason(&through_sns).contains("ObjectRemoved:DeleteMarkerCreated"));
     }
 
@@ -740,15 +693,9 @@ mod tests {
     #[test]
     fn unknown_shape_names_its_top_level_keys() {
         let text = error_text(r#"{"hello":"world","answer":42}"#);
-        assert_eq!(
-            text,
-            "message body has an unknown shape, with top-level keys [answer, hello]"
-        );
+        assert_eq!(text, "message body has an unknown shape, with top-level keys [answer, hello]");
         let text = error_text(&sns(r#"{"alarm":"x"}"#));
-        assert_eq!(
-            text,
-            "SNS Message has an unknown shape, with top-level keys [alarm]"
-        );
+        assert_eq!(text, "SNS Message has an unknown shape, with top-level keys [alarm]");
     }
 
     #[test]

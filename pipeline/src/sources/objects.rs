@@ -40,11 +40,7 @@ impl ObjectSource {
 
     /// A blocking reader of the body, fed by a download task as chunks arrive.
     pub async fn open(&self) -> io::Result<Box<dyn Read + Send>> {
-        let result = self
-            .store
-            .get(&self.meta.location)
-            .await
-            .map_err(io::Error::other)?;
+        let result = self.store.get(&self.meta.location).await.map_err(io::Error::other)?;
         let mut stream = result.into_stream();
         let (sender, receiver) = tokio::sync::mpsc::channel::<io::Result<Bytes>>(CHUNKS_IN_FLIGHT);
         tokio::spawn(async move {
@@ -55,10 +51,7 @@ impl ObjectSource {
                 }
             }
         });
-        Ok(Box::new(ChunkReader {
-            receiver,
-            current: Bytes::new(),
-        }))
+        Ok(Box::new(ChunkReader { receiver, current: Bytes::new() }))
     }
 }
 
@@ -74,11 +67,7 @@ pub async fn list(
     while let Some(meta) = listing.next().await {
         let meta = meta.map_err(io::Error::other)?;
         let uri = format!("s3://{bucket}/{}", meta.location);
-        found.push(ObjectSource {
-            store: store.clone(),
-            meta,
-            uri,
-        });
+        found.push(ObjectSource { store: store.clone(), meta, uri });
     }
     Ok(found)
 }
@@ -113,17 +102,8 @@ mod tests {
     async fn objects_are_listed_and_streamed() {
         let store: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
         let body = vec![b'x'; 3 * 1024 * 1024];
-        store
-            .put(
-                &Path::from("AWSLogs/1/a.json"),
-                PutPayload::from(body.clone()),
-            )
-            .await
-            .unwrap();
-        store
-            .put(&Path::from("other/b.json"), PutPayload::from(vec![1u8]))
-            .await
-            .unwrap();
+        store.put(&Path::from("AWSLogs/1/a.json"), PutPayload::from(body.clone())).await.unwrap();
+        store.put(&Path::from("other/b.json"), PutPayload::from(vec![1u8])).await.unwrap();
         let found = list(store, "bucket", "AWSLogs").await.unwrap();
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].uri, "s3://bucket/AWSLogs/1/a.json");

@@ -82,10 +82,8 @@ pub async fn consume(
                 .wait_time_seconds(sqs.wait_seconds)
                 .send() => received,
         };
-        let messages = received
-            .map_err(|error| queue_error("receive", error))?
-            .messages
-            .unwrap_or_default();
+        let messages =
+            received.map_err(|error| queue_error("receive", error))?.messages.unwrap_or_default();
         if messages.is_empty() {
             empty += 1;
             if sqs.max_empty_receives.is_some_and(|limit| empty >= limit) {
@@ -122,10 +120,8 @@ pub async fn consume(
                     stats.failed += 1;
                     let reason =
                         format!("message {}: {error}", message.message_id().unwrap_or("?"));
-                    counters.emit(InternalEvent::SourceFailed {
-                        uri: &sqs.queue_url,
-                        reason: &reason,
-                    });
+                    counters
+                        .emit(InternalEvent::SourceFailed { uri: &sqs.queue_url, reason: &reason });
                 }
             }
         }
@@ -152,10 +148,8 @@ pub async fn consume(
 
 fn object_source(stores: &mut HashMap<String, LakeLocation>, object: &ObjectRef) -> Result<Source> {
     if !stores.contains_key(&object.bucket) {
-        stores.insert(
-            object.bucket.clone(),
-            LakeLocation::open(&format!("s3://{}", object.bucket))?,
-        );
+        stores
+            .insert(object.bucket.clone(), LakeLocation::open(&format!("s3://{}", object.bucket))?);
     }
     let store = stores[&object.bucket].store().clone();
     let meta = ObjectMeta {

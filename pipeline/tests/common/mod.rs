@@ -8,10 +8,7 @@ use std::net::TcpStream;
 pub fn create_bucket(bucket: &str) {
     let endpoint = std::env::var("AWS_ENDPOINT_URL")
         .expect("AWS_ENDPOINT_URL names the emulator (scripts/test-all.sh starts it)");
-    let address = endpoint
-        .trim_start_matches("http://")
-        .trim_end_matches('/')
-        .to_string();
+    let address = endpoint.trim_start_matches("http://").trim_end_matches('/').to_string();
     let mut stream = TcpStream::connect(&address).unwrap();
     write!(stream, "PUT /{bucket} HTTP/1.1\r\nHost: {address}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
         .unwrap();
