@@ -44,6 +44,9 @@ enum Command {
         /// With --sqs-queue-url: long-poll wait per receive, in seconds (0 to 20).
         #[arg(long, default_value_t = 20)]
         wait_seconds: i32,
+        /// With --sqs-queue-url: seconds a batch stays invisible, renewed while it is processed.
+        #[arg(long, default_value_t = 300)]
+        visibility_timeout: i32,
         /// Lake location: a folder, a file:// URL or s3://bucket/prefix.
         #[arg(long)]
         lake: String,
@@ -203,6 +206,7 @@ async fn execute(cli: Cli) -> Result<ExitCode> {
             sqs_queue_url,
             max_empty_receives,
             wait_seconds,
+            visibility_timeout,
         } => {
             anyhow::ensure!(batch_rows > 0, "--batch-rows must be at least 1");
             let lateness =
@@ -222,7 +226,8 @@ async fn execute(cli: Cli) -> Result<ExitCode> {
             };
             let counters = Counters::default();
             if let Some(queue_url) = sqs_queue_url {
-                let sqs = SqsConfig { queue_url, wait_seconds, max_empty_receives };
+                let sqs =
+                    SqsConfig { queue_url, wait_seconds, max_empty_receives, visibility_timeout };
                 let client = sqs::client().await;
                 restore_checkpoint(&location, &mut processor).await?;
                 let stats = sqs::consume(

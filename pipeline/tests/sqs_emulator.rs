@@ -124,8 +124,12 @@ async fn notifications_of_every_shape_land_in_the_lake_once() {
         decode: DecodeConfig::default(),
         writer: LakeWriterConfig::default(),
     };
-    let config =
-        SqsConfig { queue_url: queue_url.clone(), wait_seconds: 1, max_empty_receives: Some(3) };
+    let config = SqsConfig {
+        queue_url: queue_url.clone(),
+        wait_seconds: 1,
+        max_empty_receives: Some(3),
+        visibility_timeout: 1,
+    };
     let mut processor = pack_processor().await;
     let mut sink = JsonLinesSink::writer("test", Box::new(std::io::sink()));
     let counters = Counters::default();
@@ -193,4 +197,31 @@ async fn notifications_of_every_shape_land_in_the_lake_once() {
         client.receive_message().queue_url(&dlq_url).wait_time_seconds(2).send().await.unwrap();
     let bodies: Vec<&str> = dead.messages().iter().filter_map(|m| m.body()).collect();
     assert_eq!(bodies, ["this is not a notification"]);
+}
+
+/// While its work runs, a received message stays invisible past its visibility timeout; once
+/// the heartbeat stops, it comes back.
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the AWS emulator: run by scripts/test-all.sh"]
+async fn the_heartbeat_keeps_messages_invisible() {
+    let client = sqs::client().await;
+    let queue = client
+        .create_queue()
+        .queue_name(format!("heartbeat-{}", std::process::id()))
+        .attributes(QueueAttributeName::VisibilityTimeout, "2")
+        .send()
+        .await
+        .unwrap();
+    let url = queue.queue_url().unwrap().to_string();
+    client.send_message().queue_url(&url).message_body("work").send().await.unwrap();
+    let received = client.receive_message().queue_url(&url).send().await.unwrap();
+    let receipt = received.messages()[0].receipt_handle().unwrap().to_string();
+    let heartbeat = sqs::spawn_heartbeat(client.clone(), url.clone(), vec![receipt], 2);
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let during = client.receive_message().queue_url(&url).send().await.unwrap();
+    assert!(during.messages().is_empty(), "still invisible 5 s into a 2 s timeout");
+    heartbeat.abort();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let after = client.receive_message().queue_url(&url).wait_time_seconds(2).send().await.unwrap();
+    assert_eq!(after.messages().len(), 1, "visible again once the heartbeat stopped");
 }

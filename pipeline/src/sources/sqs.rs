@@ -35,6 +35,9 @@ pub struct SqsConfig {
     pub wait_seconds: i32,
     /// Stop after this many consecutive empty receives (`None`: run until stopped).
     pub max_empty_receives: Option<u32>,
+    /// Seconds a received batch stays invisible to other consumers; renewed every half of it
+    /// while the batch is processed (heartbeat).
+    pub visibility_timeout: i32,
 }
 
 /// What the consumer did.
@@ -92,6 +95,14 @@ pub async fn consume(
             continue;
         }
         empty = 0;
+        let receipts: Vec<String> =
+            messages.iter().filter_map(|m| m.receipt_handle().map(str::to_string)).collect();
+        let heartbeat = spawn_heartbeat(
+            client.clone(),
+            sqs.queue_url.clone(),
+            receipts,
+            sqs.visibility_timeout,
+        );
         let mut done = Vec::new();
         for message in messages {
             stats.received += 1;
@@ -129,6 +140,7 @@ pub async fn consume(
         writer.flush().await?;
         sink.flush()?;
         save_checkpoint(location, processor).await?;
+        heartbeat.abort();
         for receipt in done {
             client
                 .delete_message()
@@ -144,6 +156,35 @@ pub async fn consume(
     sink.flush()?;
     writer.finish().await?;
     Ok(stats)
+}
+
+/// Keeps `receipts` invisible while their work runs: every half visibility timeout, their
+/// visibility is extended by a whole one. Abort the task when the work is done; a failed
+/// extension is logged (the message may then be redelivered, which the ledger tolerates).
+pub fn spawn_heartbeat(
+    client: Client,
+    queue_url: String,
+    receipts: Vec<String>,
+    visibility_timeout: i32,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let period = std::time::Duration::from_millis((visibility_timeout.max(2) as u64) * 500);
+        loop {
+            tokio::time::sleep(period).await;
+            for receipt in &receipts {
+                let extended = client
+                    .change_message_visibility()
+                    .queue_url(&queue_url)
+                    .receipt_handle(receipt)
+                    .visibility_timeout(visibility_timeout)
+                    .send()
+                    .await;
+                if let Err(error) = extended {
+                    tracing::warn!(error = %error, "could not extend a message's visibility");
+                }
+            }
+        }
+    })
 }
 
 fn object_source(stores: &mut HashMap<String, LakeLocation>, object: &ObjectRef) -> Result<Source> {
