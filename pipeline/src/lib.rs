@@ -7,6 +7,7 @@ pub mod detect;
 pub mod error;
 pub mod exceptions;
 pub mod internal_events;
+pub mod ops;
 pub mod process;
 pub mod run;
 pub mod sinks;

@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
@@ -12,7 +13,7 @@ use pipeline::detect::rule::parse_duration;
 use pipeline::detect::testing::run_rule_tests;
 use pipeline::detect::{Rule, RulePack, embedded_pack, embedded_rules, load_pack, load_rules_dir};
 use pipeline::exceptions::ExceptionSet;
-use pipeline::internal_events::Counters;
+use pipeline::ops::{self, OpsState};
 use pipeline::process::Processor;
 use pipeline::run::restore_checkpoint;
 use pipeline::run::{RunConfig, run_files};
@@ -47,6 +48,9 @@ enum Command {
         /// With --sqs-queue-url: seconds a batch stays invisible, renewed while it is processed.
         #[arg(long, default_value_t = 300)]
         visibility_timeout: i32,
+        /// Serve /health, /ready and /metrics (Prometheus) on this address, e.g. 0.0.0.0:9100.
+        #[arg(long)]
+        ops_listen: Option<String>,
         /// Lake location: a folder, a file:// URL or s3://bucket/prefix.
         #[arg(long)]
         lake: String,
@@ -207,6 +211,7 @@ async fn execute(cli: Cli) -> Result<ExitCode> {
             max_empty_receives,
             wait_seconds,
             visibility_timeout,
+            ops_listen,
         } => {
             anyhow::ensure!(batch_rows > 0, "--batch-rows must be at least 1");
             let lateness =
@@ -224,12 +229,23 @@ async fn execute(cli: Cli) -> Result<ExitCode> {
                 decode: DecodeConfig { batch_rows, ..DecodeConfig::default() },
                 writer: lake::LakeWriterConfig::default(),
             };
-            let counters = Counters::default();
+            let ops = Arc::new(OpsState::default());
+            if let Some(address) = ops_listen {
+                let listener = tokio::net::TcpListener::bind(&address)
+                    .await
+                    .with_context(|| format!("--ops-listen {address}"))?;
+                tokio::spawn(ops::serve(listener, ops.clone()));
+            }
+            let counters = &ops.counters;
             if let Some(queue_url) = sqs_queue_url {
                 let sqs =
                     SqsConfig { queue_url, wait_seconds, max_empty_receives, visibility_timeout };
                 let client = sqs::client().await;
+                client.get_queue_attributes().queue_url(&sqs.queue_url).send().await.map_err(
+                    |error| anyhow::anyhow!("queue {} is not reachable: {error}", sqs.queue_url),
+                )?;
                 restore_checkpoint(&location, &mut processor).await?;
+                ops.ready.store(true, std::sync::atomic::Ordering::Relaxed);
                 let stats = sqs::consume(
                     &client,
                     &sqs,
@@ -237,7 +253,7 @@ async fn execute(cli: Cli) -> Result<ExitCode> {
                     &location,
                     &mut processor,
                     sink.as_mut(),
-                    &counters,
+                    counters,
                     sqs::shutdown_signal(),
                 )
                 .await
@@ -252,7 +268,8 @@ async fn execute(cli: Cli) -> Result<ExitCode> {
                 );
                 return Ok(ExitCode::SUCCESS);
             }
-            let summary = run_files(&config, &location, &mut processor, sink.as_mut(), &counters)
+            ops.ready.store(true, std::sync::atomic::Ordering::Relaxed);
+            let summary = run_files(&config, &location, &mut processor, sink.as_mut(), counters)
                 .await
                 .context("the run stopped")?;
             eprintln!("trailhound: {}", summary.line());

@@ -1,0 +1,149 @@
+//! Operations endpoints: `/health` (the process is up), `/ready` (rules loaded, queue and lake
+//! reachable) and `/metrics` (Prometheus text format, from the internal event counters).
+//! A deliberately small HTTP/1.1 responder: GET only, one request per connection.
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+use crate::internal_events::Counters;
+
+/// What the endpoints report.
+#[derive(Debug, Default)]
+pub struct OpsState {
+    /// The pipeline's counters.
+    pub counters: Arc<Counters>,
+    /// Set once rules are loaded and the queue and lake answered.
+    pub ready: AtomicBool,
+}
+
+/// Serves the endpoints on `listener` until the task is dropped.
+pub async fn serve(listener: TcpListener, state: Arc<OpsState>) {
+    loop {
+        let Ok((stream, _)) = listener.accept().await else { continue };
+        let state = state.clone();
+        tokio::spawn(async move {
+            if let Err(error) = respond(stream, &state).await {
+                tracing::debug!(error = %error, "ops request failed");
+            }
+        });
+    }
+}
+
+async fn respond(mut stream: TcpStream, state: &OpsState) -> std::io::Result<()> {
+    let mut request = Vec::new();
+    let mut buffer = [0u8; 1024];
+    while !request.windows(4).any(|window| window == b"\r\n\r\n") && request.len() < 8192 {
+        let read = stream.read(&mut buffer).await?;
+        if read == 0 {
+            break;
+        }
+        request.extend_from_slice(&buffer[..read]);
+    }
+    let line = String::from_utf8_lossy(&request);
+    let path = line.split_whitespace().nth(1).unwrap_or("/");
+    let (status, body) = match path {
+        "/health" => ("200 OK", "ok\n".to_string()),
+        "/ready" if state.ready.load(Ordering::Relaxed) => ("200 OK", "ready\n".to_string()),
+        "/ready" => ("503 Service Unavailable", "not ready\n".to_string()),
+        "/metrics" => ("200 OK", metrics(&state.counters)),
+        _ => ("404 Not Found", "not found\n".to_string()),
+    };
+    let response = format!(
+        "HTTP/1.1 {status}\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(response.as_bytes()).await?;
+    stream.shutdown().await
+}
+
+/// The counters in Prometheus' text format.
+pub fn metrics(counters: &Counters) -> String {
+    let mut out = String::new();
+    let mut counter = |name: &str, help: &str, value: u64| {
+        let _ = write!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}\n");
+    };
+    counter(
+        "trailhound_sources_decoded_total",
+        "Sources (files, objects) decoded.",
+        counters.sources_decoded.load(Ordering::Relaxed),
+    );
+    counter(
+        "trailhound_sources_failed_total",
+        "Sources that could not be read fully.",
+        counters.sources_failed.load(Ordering::Relaxed),
+    );
+    counter(
+        "trailhound_sources_already_ingested_total",
+        "Sources already in the lake, not written again.",
+        counters.sources_already_ingested.load(Ordering::Relaxed),
+    );
+    counter(
+        "trailhound_events_total",
+        "CloudTrail records decoded.",
+        counters.events.load(Ordering::Relaxed),
+    );
+    counter(
+        "trailhound_bytes_total",
+        "Decompressed bytes read.",
+        counters.bytes.load(Ordering::Relaxed),
+    );
+    counter(
+        "trailhound_records_quarantined_total",
+        "Records quarantined.",
+        counters.records_quarantined.load(Ordering::Relaxed),
+    );
+    counter(
+        "trailhound_insight_records_total",
+        "Insights records skipped.",
+        counters.insight_records.load(Ordering::Relaxed),
+    );
+    out.push_str("# HELP trailhound_sources_skipped_total Sources skipped on purpose, by reason.\n# TYPE trailhound_sources_skipped_total counter\n");
+    for (reason, count) in counters.sources_skipped.lock().expect("counter lock").iter() {
+        let _ = writeln!(out, "trailhound_sources_skipped_total{{reason=\"{reason}\"}} {count}");
+    }
+    out.push_str("# HELP trailhound_alerts_total Alerts raised, by rule.\n# TYPE trailhound_alerts_total counter\n");
+    for (rule, count) in counters.alerts_by_rule.lock().expect("counter lock").iter() {
+        let _ = writeln!(out, "trailhound_alerts_total{{rule=\"{rule}\"}} {count}");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::internal_events::InternalEvent;
+
+    async fn get(address: std::net::SocketAddr, path: &str) -> String {
+        let mut stream = TcpStream::connect(address).await.unwrap();
+        stream
+            .write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes())
+            .await
+            .unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).await.unwrap();
+        response
+    }
+
+    #[tokio::test]
+    async fn endpoints_report_health_readiness_and_counters() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let state = Arc::new(OpsState::default());
+        state.counters.emit(InternalEvent::SourceDecoded { uri: "a", records: 7, bytes: 100 });
+        state.counters.emit(InternalEvent::AlertRaised { rule_id: "aws.x" });
+        tokio::spawn(serve(listener, state.clone()));
+
+        assert!(get(address, "/health").await.starts_with("HTTP/1.1 200 OK"));
+        assert!(get(address, "/ready").await.starts_with("HTTP/1.1 503"));
+        state.ready.store(true, Ordering::Relaxed);
+        assert!(get(address, "/ready").await.starts_with("HTTP/1.1 200 OK"));
+        let metrics = get(address, "/metrics").await;
+        assert!(metrics.contains("\ntrailhound_events_total 7\n"), "{metrics}");
+        assert!(metrics.contains("trailhound_alerts_total{rule=\"aws.x\"} 1"), "{metrics}");
+        assert!(get(address, "/nope").await.starts_with("HTTP/1.1 404"));
+    }
+}
