@@ -228,7 +228,61 @@ pub struct Deduplicator {
     open: BTreeMap<(String, String), Vec<Hit>>,
 }
 
+/// A hit held for deduplication, as a checkpoint stores it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HeldHit {
+    /// The rule's id (rules are looked up again on restore).
+    pub rule_id: String,
+    /// The dedup key value.
+    pub dedup_key: Option<String>,
+    /// Event time, ms.
+    pub event_millis: i64,
+    /// CloudTrail eventID.
+    pub event_id: String,
+    /// The record.
+    pub record: Map<String, Value>,
+    /// The rule's selected fields.
+    pub fields: Option<Map<String, Value>>,
+}
+
 impl Deduplicator {
+    /// Every hit held (waiting for the watermark or in an open period), for a checkpoint.
+    pub fn snapshot(&self) -> Vec<HeldHit> {
+        self.pending
+            .iter()
+            .chain(self.open.values().flatten())
+            .map(|hit| HeldHit {
+                rule_id: hit.rule.meta.id.clone(),
+                dedup_key: hit.dedup_key.clone(),
+                event_millis: hit.event_millis,
+                event_id: hit.event_id.clone(),
+                record: hit.record.clone(),
+                fields: hit.fields.clone(),
+            })
+            .collect()
+    }
+
+    /// Holds checkpointed hits again; those of rules no longer loaded are dropped. Re-held
+    /// hits are grouped again in event-time order, which rebuilds the same open periods.
+    pub fn restore(
+        &mut self,
+        held: Vec<HeldHit>,
+        rules: &std::collections::HashMap<String, Arc<Rule>>,
+    ) {
+        for hit in held {
+            if let Some(rule) = rules.get(&hit.rule_id) {
+                self.pending.push(Hit {
+                    rule: rule.clone(),
+                    dedup_key: hit.dedup_key,
+                    event_millis: hit.event_millis,
+                    event_id: hit.event_id,
+                    record: hit.record,
+                    fields: hit.fields,
+                });
+            }
+        }
+    }
+
     /// Holds a hit of a deduplicated rule.
     pub fn add(&mut self, hit: Hit) {
         self.pending.push(hit);

@@ -38,6 +38,15 @@ pub struct SuppressedMatch {
     pub exception: ExceptionInfo,
 }
 
+/// What survives a restart: correlation state and the hits held for deduplication.
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+pub struct Checkpoint {
+    /// Correlation engine state.
+    pub correlations: crate::correlate::EngineState,
+    /// Hits waiting for the watermark or in an open dedup period.
+    pub dedup: Vec<crate::alert::HeldHit>,
+}
+
 /// Counters of a processor.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct ProcessStats {
@@ -111,6 +120,22 @@ impl Processor {
             location,
         )
         .await
+    }
+
+    /// The state a checkpoint keeps: correlation state and the hits held for deduplication.
+    pub fn checkpoint(&self) -> Checkpoint {
+        Checkpoint {
+            correlations: self.correlations.state().clone(),
+            dedup: self.deduplicator.snapshot(),
+        }
+    }
+
+    /// Restores a checkpoint taken by [`Processor::checkpoint`].
+    pub fn restore(&mut self, checkpoint: Checkpoint) {
+        self.correlations.restore(checkpoint.correlations);
+        let rules: HashMap<String, Arc<crate::detect::Rule>> =
+            self.detections.rules().map(|rule| (rule.meta.id.clone(), rule.clone())).collect();
+        self.deduplicator.restore(checkpoint.dedup, &rules);
     }
 
     /// The correlation engine (for checkpoints and seeding).

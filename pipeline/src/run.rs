@@ -11,11 +11,10 @@ use object_store::{ObjectStoreExt, PutPayload};
 use tokio::sync::mpsc;
 
 use crate::alert::Alert;
-use crate::correlate::EngineState;
 use crate::decode::{DecodeConfig, DecodeReport, decode};
 use crate::error::{PipelineError, Result};
 use crate::internal_events::{Counters, InternalEvent};
-use crate::process::{Processor, SuppressedMatch};
+use crate::process::{Checkpoint, Processor, SuppressedMatch};
 use crate::sinks::AlertSink;
 use crate::sources::files::skip_by_path;
 use crate::sources::{Source, discover};
@@ -153,9 +152,9 @@ pub async fn restore_checkpoint(
                 path: path.to_string(),
                 source,
             })?;
-            let state: EngineState = serde_json::from_slice(&bytes)
+            let checkpoint: Checkpoint = serde_json::from_slice(&bytes)
                 .map_err(|source| lake::LakeError::Json { path: path.to_string(), source })?;
-            processor.correlations().restore(state);
+            processor.restore(checkpoint);
             Ok(true)
         }
         Err(object_store::Error::NotFound { .. }) => Ok(false),
@@ -163,10 +162,10 @@ pub async fn restore_checkpoint(
     }
 }
 
-/// Checkpoints the correlation state next to the lake.
+/// Checkpoints the correlation and dedup state next to the lake.
 pub async fn save_checkpoint(location: &LakeLocation, processor: &mut Processor) -> Result<()> {
     let path = location.path(CHECKPOINT_PATH);
-    let body = serde_json::to_vec(processor.correlations().state()).expect("state serialises");
+    let body = serde_json::to_vec(&processor.checkpoint()).expect("state serialises");
     location
         .store()
         .put(&path, PutPayload::from(body))

@@ -577,3 +577,53 @@ async fn a_duplicated_record_alerts_once() {
     let alerts = run(Vec::new(), &[stop.clone(), stop.clone()], 1, LATENESS).await;
     assert_eq!(of_rule(&alerts, "stop").len(), 1);
 }
+
+/// Hits held for deduplication survive a restart: the alert after the restart counts the
+/// matches from before it.
+#[tokio::test]
+async fn open_dedup_periods_survive_a_restart() {
+    let text = "/*\nid = \"dedup\"\ntitle = \"t\"\nseverity = \"low\"\ndescription = \"d\"\ntactics = [\"TA0006\"]\ntechniques = [\"T1110\"]\ndedup_key = [\"sourceipaddress\"]\ndedup_period = \"30m\"\n*/\nSELECT * FROM cloudtrail WHERE eventname = 'ConsoleLogin'";
+    let pack = || RulePack {
+        detections: vec![Rule::parse(Path::new("dedup.sql"), text).unwrap()],
+        correlations: Vec::new(),
+    };
+    let events: Vec<Value> = [0.0, 5.0, 10.0, 40.0]
+        .iter()
+        .enumerate()
+        .map(|(i, minutes)| {
+            event(
+                &format!("f{i}"),
+                *minutes,
+                "ConsoleLogin",
+                Some("bob"),
+                "198.51.100.1",
+                "us-east-1",
+            )
+        })
+        .collect();
+    let new_processor =
+        || async { Processor::for_pack(pack(), ExceptionSet::empty(), LATENESS).await.unwrap() };
+
+    let mut uninterrupted = new_processor().await;
+    let mut expected = Vec::new();
+    for batch in batches(&events, 100) {
+        expected.extend(uninterrupted.process(&batch).unwrap());
+    }
+    expected.extend(uninterrupted.finish());
+    assert_eq!(expected.iter().map(|a| a.count).collect::<Vec<_>>(), [3, 1]);
+
+    let mut before = new_processor().await;
+    let mut alerts = Vec::new();
+    for batch in batches(&events[..2], 100) {
+        alerts.extend(before.process(&batch).unwrap());
+    }
+    let checkpoint = serde_json::to_string(&before.checkpoint()).unwrap();
+    drop(before);
+    let mut after = new_processor().await;
+    after.restore(serde_json::from_str(&checkpoint).unwrap());
+    for batch in batches(&events[2..], 100) {
+        alerts.extend(after.process(&batch).unwrap());
+    }
+    alerts.extend(after.finish());
+    assert_eq!(alerts, expected);
+}
