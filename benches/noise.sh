@@ -5,10 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 events=${1:-200000}
 profile=${2:-debug}
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/trailhound-target}"
-flag=$([ "$profile" = release ] && echo --release || true)
-cargo build $flag -p trailhound -p trailhound-benches --quiet
-bin="$CARGO_TARGET_DIR/$([ "$profile" = release ] && echo release || echo debug)"
+source benches/build.sh
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 "$bin/corpus" layout --out "$work/corpus" --events "$events"

@@ -6,11 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 objects=${1:-200}
 profile=${2:-debug}
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/trailhound-target}"
 venv="${TRAILHOUND_VENV:-$HOME/.cache/trailhound-venv}"
-flag=$([ "$profile" = release ] && echo --release || true)
-cargo build $flag -p trailhound -p trailhound-benches --quiet
-bin="$CARGO_TARGET_DIR/$([ "$profile" = release ] && echo release || echo debug)"
+source benches/build.sh
 work=$(mktemp -d)
 port=$("$venv/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 "$venv/bin/moto_server" -H 127.0.0.1 -p "$port" > "$work/moto.log" 2>&1 &

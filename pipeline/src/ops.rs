@@ -101,15 +101,41 @@ pub fn metrics(counters: &Counters) -> String {
         "Insights records skipped.",
         counters.insight_records.load(Ordering::Relaxed),
     );
-    out.push_str("# HELP trailhound_sources_skipped_total Sources skipped on purpose, by reason.\n# TYPE trailhound_sources_skipped_total counter\n");
-    for (reason, count) in counters.sources_skipped.lock().expect("counter lock").iter() {
-        let _ = writeln!(out, "trailhound_sources_skipped_total{{reason=\"{reason}\"}} {count}");
-    }
-    out.push_str("# HELP trailhound_alerts_total Alerts raised, by rule.\n# TYPE trailhound_alerts_total counter\n");
-    for (rule, count) in counters.alerts_by_rule.lock().expect("counter lock").iter() {
-        let _ = writeln!(out, "trailhound_alerts_total{{rule=\"{rule}\"}} {count}");
-    }
+    labelled(
+        &mut out,
+        "trailhound_sources_skipped_total",
+        "Sources skipped on purpose, by reason.",
+        "reason",
+        &counters
+            .sources_skipped
+            .lock()
+            .expect("counter lock")
+            .iter()
+            .map(|(k, v)| (k.to_string(), *v))
+            .collect::<Vec<_>>(),
+    );
+    labelled(
+        &mut out,
+        "trailhound_alerts_total",
+        "Alerts raised, by rule.",
+        "rule",
+        &counters
+            .alerts_by_rule
+            .lock()
+            .expect("counter lock")
+            .iter()
+            .map(|(k, v)| (k.clone(), *v))
+            .collect::<Vec<_>>(),
+    );
     out
+}
+
+/// A counter family with one label.
+fn labelled(out: &mut String, name: &str, help: &str, label: &str, values: &[(String, u64)]) {
+    let _ = write!(out, "# HELP {name} {help}\n# TYPE {name} counter\n");
+    for (value, count) in values {
+        let _ = writeln!(out, "{name}{{{label}=\"{value}\"}} {count}");
+    }
 }
 
 #[cfg(test)]

@@ -496,59 +496,28 @@ impl Compiler {
             })
             .map_err(|e| fail(Some(Criterion::Rules), e))?;
 
-        let actor = spec
-            .actor
-            .as_deref()
-            .map(|list| values(list, "actor").and_then(glob_set))
-            .transpose()
+        let actor = criterion_list(spec.actor.as_deref(), "actor", glob_set)
             .map_err(|e| fail(Some(Criterion::Actor), e))?;
-        let actor_regex = spec
-            .actor_regex
-            .as_deref()
-            .map(|list| {
-                values(list, "actor_regex")
-                    .and_then(|list| list.iter().map(|p| anchored_regex(p)).collect())
-            })
-            .transpose()
-            .map_err(|e| fail(Some(Criterion::ActorRegex), e))?;
-        let source_ip = spec
-            .source_ip
-            .as_deref()
-            .map(|list| {
-                values(list, "source_ip").and_then(|list| {
-                    list.iter()
-                        .map(|text| {
-                            Cidr::parse(text)
-                                .map_err(|error| format!("source_ip '{text}': {error}"))
-                        })
-                        .collect()
+        let actor_regex = criterion_list(spec.actor_regex.as_deref(), "actor_regex", |list| {
+            list.iter().map(|p| anchored_regex(p)).collect()
+        })
+        .map_err(|e| fail(Some(Criterion::ActorRegex), e))?;
+        let source_ip = criterion_list(spec.source_ip.as_deref(), "source_ip", |list| {
+            list.iter()
+                .map(|text| {
+                    Cidr::parse(text).map_err(|error| format!("source_ip '{text}': {error}"))
                 })
-            })
-            .transpose()
-            .map_err(|e| fail(Some(Criterion::SourceIp), e))?;
-        let account = spec
-            .account
-            .as_deref()
-            .map(|list| {
-                values(list, "account").and_then(|list| {
-                    match list
-                        .iter()
-                        .find(|id| id.len() != 12 || !id.bytes().all(|b| b.is_ascii_digit()))
-                    {
-                        Some(bad) => {
-                            Err(format!("account '{bad}' is not a 12-digit AWS account id"))
-                        }
-                        None => Ok(list.to_vec()),
-                    }
-                })
-            })
-            .transpose()
-            .map_err(|e| fail(Some(Criterion::Account), e))?;
-        let user_agent = spec
-            .user_agent
-            .as_deref()
-            .map(|list| values(list, "user_agent").and_then(glob_set))
-            .transpose()
+                .collect()
+        })
+        .map_err(|e| fail(Some(Criterion::SourceIp), e))?;
+        let account = criterion_list(spec.account.as_deref(), "account", |list| {
+            match list.iter().find(|id| id.len() != 12 || !id.bytes().all(|b| b.is_ascii_digit())) {
+                Some(bad) => Err(format!("account '{bad}' is not a 12-digit AWS account id")),
+                None => Ok(list.to_vec()),
+            }
+        })
+        .map_err(|e| fail(Some(Criterion::Account), e))?;
+        let user_agent = criterion_list(spec.user_agent.as_deref(), "user_agent", glob_set)
             .map_err(|e| fail(Some(Criterion::UserAgent), e))?;
         let expires = spec
             .expires
@@ -616,6 +585,15 @@ fn required_text(value: Option<&str>, key: &str) -> Result<String, String> {
         Some(_) => Err(format!("{key} must not be empty")),
         None => Err(format!("{key} is required")),
     }
+}
+
+/// An optional criterion list, checked by [`values`] and then parsed.
+fn criterion_list<T>(
+    list: Option<&[String]>,
+    key: &str,
+    parse: impl Fn(&[String]) -> Result<T, String>,
+) -> Result<Option<T>, String> {
+    list.map(|list| values(list, key).and_then(parse)).transpose()
 }
 
 /// A criterion's list: not empty, no blank values.
