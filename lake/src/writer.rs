@@ -1,17 +1,20 @@
 //! Partitioned Parquet writing with per-source idempotency.
 //!
-//! Rows are buffered per Hive partition (`dt=YYYY-MM-DD/hour=HH`, from `event_ts` in UTC)
-//! so that files are not tiny, sorted by event time, and written as zstd Parquet through
-//! `object_store`. A partition is flushed when it reaches the target file size, the largest
-//! partition when the whole buffer reaches its limit, and everything at [`LakeWriter::finish`].
+//! Rows are buffered per source and Hive partition (`dt=YYYY-MM-DD/hour=HH`, from `event_ts`
+//! in UTC), sorted by event time, and written as zstd Parquet through `object_store`. A buffer
+//! is flushed when it reaches the target file size, the largest one when all buffers together
+//! reach their limit, and a source's buffers when the source ends.
 //!
-//! Idempotency (re-running the same input never duplicates rows):
+//! Idempotency (replaying a source never duplicates or loses rows, whatever else is replayed
+//! with it, by however many workers):
 //! - every source (a log file or object) has a content-derived id; once all its rows are
-//!   durable, a ledger entry `_ledger/sources/<id>.json` is written, and later runs skip the
-//!   lake write for sources already in the ledger;
-//! - file names are a hash of the rows they hold (their source ids and positions), so a run
-//!   that crashed before writing its ledger entries rewrites the very same objects when the
-//!   same input is replayed, instead of adding copies.
+//!   durable, a ledger entry `_ledger/sources/<id>.json` is written create-only, and later
+//!   runs skip the lake write for sources already in the ledger;
+//! - a file holds the rows of one source only, and its name is a hash of the rows it holds
+//!   (source and position). A replay of a source that crashed before its ledger entry, or a
+//!   second worker writing the same source at once, therefore writes the very same objects
+//!   again (same names, same content) instead of adding copies. The price is a file per
+//!   source and partition: `lake compact` merges them once partitions close.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
@@ -122,7 +125,6 @@ pub struct WriteStats {
 struct PartitionBuffer {
     batches: Vec<RecordBatch>,
     bytes: usize,
-    sources: BTreeSet<String>,
 }
 
 #[derive(Default)]
@@ -144,7 +146,8 @@ pub struct LakeWriter {
     location: LakeLocation,
     config: LakeWriterConfig,
     schema: SchemaRef,
-    partitions: BTreeMap<Partition, PartitionBuffer>,
+    /// Buffers per (source id, partition).
+    partitions: BTreeMap<(String, Partition), PartitionBuffer>,
     buffered_bytes: usize,
     sources: HashMap<String, SourceProgress>,
     stats: WriteStats,
@@ -229,22 +232,25 @@ impl LakeWriter {
                 })?
             };
             let bytes = part.get_array_memory_size();
-            let buffer = self.partitions.entry(partition).or_default();
+            let key = (source_id.to_string(), partition);
+            let buffer = self.partitions.entry(key.clone()).or_default();
             buffer.batches.push(part);
             buffer.bytes += bytes;
-            buffer.sources.insert(source_id.to_string());
             progress.pending.insert(partition);
             self.buffered_bytes += bytes;
             if buffer.bytes >= self.config.target_file_bytes {
-                filled.push(partition);
+                filled.push(key);
             }
         }
         for partition in filled {
             self.flush_partition(partition).await?;
         }
         while self.buffered_bytes >= self.config.max_buffer_bytes {
-            let Some(largest) =
-                self.partitions.iter().max_by_key(|(_, buffer)| buffer.bytes).map(|(p, _)| *p)
+            let Some(largest) = self
+                .partitions
+                .iter()
+                .max_by_key(|(_, buffer)| buffer.bytes)
+                .map(|(key, _)| key.clone())
             else {
                 break;
             };
@@ -253,10 +259,16 @@ impl LakeWriter {
         Ok(())
     }
 
-    /// Marks all of a source's rows as handed over; its ledger entry is written once they are durable.
+    /// Marks all of a source's rows as handed over: they are written out, then its ledger
+    /// entry.
     pub async fn end_source(&mut self, source_id: &str) -> Result<()> {
         if let Some(progress) = self.sources.get_mut(source_id) {
             progress.ended = true;
+        }
+        let buffers: Vec<(String, Partition)> =
+            self.partitions.keys().filter(|(source, _)| source == source_id).cloned().collect();
+        for key in buffers {
+            self.flush_partition(key).await?;
         }
         self.commit_finished_sources().await
     }
@@ -270,17 +282,18 @@ impl LakeWriter {
     /// Writes every buffered partition now and commits the ledger entries of the sources
     /// that ended: after it returns, every ended source is durable.
     pub async fn flush(&mut self) -> Result<()> {
-        let partitions: Vec<Partition> = self.partitions.keys().copied().collect();
-        for partition in partitions {
-            self.flush_partition(partition).await?;
+        let buffers: Vec<(String, Partition)> = self.partitions.keys().cloned().collect();
+        for key in buffers {
+            self.flush_partition(key).await?;
         }
         self.commit_finished_sources().await
     }
 
-    async fn flush_partition(&mut self, partition: Partition) -> Result<()> {
-        let Some(buffer) = self.partitions.remove(&partition) else {
+    async fn flush_partition(&mut self, key: (String, Partition)) -> Result<()> {
+        let Some(buffer) = self.partitions.remove(&key) else {
             return Ok(());
         };
+        let (source_id, partition) = key;
         let order = sorted_order(&self.schema, &buffer.batches)?;
         let relative = format!(
             "{EVENTS_TABLE_DIR}/{}/part-{}.parquet",
@@ -292,11 +305,9 @@ impl LakeWriter {
         self.stats.files += 1;
         self.stats.rows += order.len() as u64;
         self.stats.bytes += bytes;
-        for source_id in buffer.sources {
-            if let Some(progress) = self.sources.get_mut(&source_id) {
-                progress.pending.remove(&partition);
-                progress.files.push(relative.clone());
-            }
+        if let Some(progress) = self.sources.get_mut(&source_id) {
+            progress.pending.remove(&partition);
+            progress.files.push(relative.clone());
         }
         tracing::debug!(file = %relative, rows = order.len(), bytes, "lake file written");
         self.commit_finished_sources().await

@@ -69,6 +69,18 @@ pub struct Alert {
     pub events: Vec<Map<String, Value>>,
 }
 
+/// An alert committed with the shared state and not yet confirmed handed to the sink.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PendingAlert {
+    /// The worker that committed it and hands it off.
+    pub owner: String,
+    /// Wall-clock commit time, ms since the epoch: once it is older than the takeover delay,
+    /// its owner is presumed dead and another worker hands it off.
+    pub committed_at_ms: i64,
+    /// The alert.
+    pub alert: Alert,
+}
+
 /// One matching event, before it becomes (part of) an alert.
 #[derive(Debug, Clone)]
 pub struct Hit {

@@ -43,6 +43,20 @@ pub enum PipelineError {
         source: arrow::error::ArrowError,
     },
 
+    /// A settings file or value is invalid.
+    #[error("{file}: {reason}")]
+    Config { file: PathBuf, reason: String },
+
+    /// Another process committed the lake's shared state during a local run.
+    #[error(
+        "the processing state of lake {lake} was changed by another process during this run; run again (one local run per lake at a time)"
+    )]
+    StateConflict { lake: String },
+
+    /// The SQS queue refused an operation.
+    #[error("sqs {operation} on {queue}: {reason}")]
+    Queue { operation: &'static str, queue: String, reason: String },
+
     /// Writing alerts failed.
     #[error("alert sink '{sink}' failed: {source}")]
     Sink {

@@ -3,7 +3,8 @@
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::time::Duration;
 
 /// Something that happened while processing.
 #[derive(Debug)]
@@ -16,13 +17,30 @@ pub enum InternalEvent<'a> {
     SourceFailed { uri: &'a str, reason: &'a str },
     /// A source's rows were already in the lake: not written again.
     SourceAlreadyIngested { uri: &'a str },
+    /// A source's events were already applied to the processing state: skipped whole.
+    SourceAlreadyApplied { uri: &'a str },
     /// Records that could not be decoded were quarantined.
     RecordsQuarantined { uri: &'a str, count: u64, first_reason: &'a str, quarantine: &'a str },
     /// Insights records were skipped.
     InsightRecordsSkipped { uri: &'a str, count: u64 },
     /// A rule raised an alert.
     AlertRaised { rule_id: &'a str },
+    /// A batch went through detection and into the lake buffers.
+    BatchProcessed { rows: u64, newest_event_ms: Option<i64>, elapsed: Duration },
+    /// A sink refused an alert.
+    SinkFailed { sink: &'a str, reason: &'a str },
+    /// SQS messages were received.
+    MessagesReceived { count: u64 },
+    /// An SQS message was deleted once its work was durable.
+    MessageDeleted,
+    /// An SQS message could not be understood: left to the redrive policy.
+    MessageRejected { id: &'a str, reason: &'a str },
+    /// Another worker committed the shared state first: the batch is redone.
+    StateConflict,
 }
+
+/// Upper bounds (seconds) of the batch latency histogram buckets.
+pub const BATCH_SECONDS_BUCKETS: [f64; 8] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0];
 
 /// Counters of the internal events.
 #[derive(Debug, Default)]
@@ -35,6 +53,8 @@ pub struct Counters {
     pub sources_failed: AtomicU64,
     /// Sources already in the lake.
     pub sources_already_ingested: AtomicU64,
+    /// Sources skipped whole because the state had already applied them.
+    pub sources_already_applied: AtomicU64,
     /// Records decoded.
     pub events: AtomicU64,
     /// Decompressed bytes read.
@@ -45,6 +65,25 @@ pub struct Counters {
     pub insight_records: AtomicU64,
     /// Alerts, by rule id.
     pub alerts_by_rule: Mutex<BTreeMap<String, u64>>,
+    /// Batches processed.
+    pub batches: AtomicU64,
+    /// Batch latencies: count per [`BATCH_SECONDS_BUCKETS`] bucket (not cumulative), then
+    /// the overflow bucket.
+    pub batch_seconds_buckets: [AtomicU64; BATCH_SECONDS_BUCKETS.len() + 1],
+    /// Sum of batch latencies, microseconds.
+    pub batch_micros_sum: AtomicU64,
+    /// Newest event time processed, ms since the epoch (0: none yet).
+    pub newest_event_ms: AtomicI64,
+    /// Sink failures, by sink.
+    pub sink_failures: Mutex<BTreeMap<String, u64>>,
+    /// SQS messages received.
+    pub messages_received: AtomicU64,
+    /// SQS messages deleted.
+    pub messages_deleted: AtomicU64,
+    /// SQS messages rejected (left for the dead-letter queue).
+    pub messages_rejected: AtomicU64,
+    /// Shared state commits lost to another worker.
+    pub state_conflicts: AtomicU64,
 }
 
 impl Counters {
@@ -69,6 +108,10 @@ impl Counters {
                 tracing::info!(source = uri, "source already in the lake: not written again");
                 self.sources_already_ingested.fetch_add(1, Ordering::Relaxed);
             }
+            InternalEvent::SourceAlreadyApplied { uri } => {
+                tracing::info!(source = uri, "source already processed: skipped");
+                self.sources_already_applied.fetch_add(1, Ordering::Relaxed);
+            }
             InternalEvent::RecordsQuarantined { uri, count, first_reason, quarantine } => {
                 tracing::warn!(
                     source = uri,
@@ -91,6 +134,48 @@ impl Counters {
                     .expect("counter lock")
                     .entry(rule_id.to_string())
                     .or_default() += 1;
+            }
+            InternalEvent::BatchProcessed { rows, newest_event_ms, elapsed } => {
+                tracing::trace!(rows, seconds = elapsed.as_secs_f64(), "batch processed");
+                self.batches.fetch_add(1, Ordering::Relaxed);
+                let seconds = elapsed.as_secs_f64();
+                let bucket = BATCH_SECONDS_BUCKETS
+                    .iter()
+                    .position(|bound| seconds <= *bound)
+                    .unwrap_or(BATCH_SECONDS_BUCKETS.len());
+                self.batch_seconds_buckets[bucket].fetch_add(1, Ordering::Relaxed);
+                self.batch_micros_sum.fetch_add(elapsed.as_micros() as u64, Ordering::Relaxed);
+                if let Some(newest) = newest_event_ms {
+                    self.newest_event_ms.fetch_max(newest, Ordering::Relaxed);
+                }
+            }
+            InternalEvent::SinkFailed { sink, reason } => {
+                tracing::error!(sink, reason, "alert sink failed");
+                *self
+                    .sink_failures
+                    .lock()
+                    .expect("counter lock")
+                    .entry(sink.to_string())
+                    .or_default() += 1;
+            }
+            InternalEvent::MessagesReceived { count } => {
+                tracing::debug!(count, "messages received");
+                self.messages_received.fetch_add(count, Ordering::Relaxed);
+            }
+            InternalEvent::MessageDeleted => {
+                self.messages_deleted.fetch_add(1, Ordering::Relaxed);
+            }
+            InternalEvent::MessageRejected { id, reason } => {
+                tracing::error!(
+                    message = id,
+                    reason,
+                    "message not understood: left to the queue's redrive policy"
+                );
+                self.messages_rejected.fetch_add(1, Ordering::Relaxed);
+            }
+            InternalEvent::StateConflict => {
+                tracing::debug!("another worker committed the state first: redoing the batch");
+                self.state_conflicts.fetch_add(1, Ordering::Relaxed);
             }
         }
     }

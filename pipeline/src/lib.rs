@@ -1,6 +1,7 @@
 //! trailhound's streaming pipeline: sources, decoding, detection, alerts and sinks.
 
 pub mod alert;
+pub mod config;
 pub mod correlate;
 pub mod decode;
 pub mod detect;
@@ -12,5 +13,6 @@ pub mod process;
 pub mod run;
 pub mod sinks;
 pub mod sources;
+pub mod state;
 
 pub use error::{PipelineError, Result};

@@ -7,15 +7,14 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
+use pipeline::config::RunSettings;
 use pipeline::decode::DecodeConfig;
 use pipeline::detect::coverage;
-use pipeline::detect::rule::parse_duration;
 use pipeline::detect::testing::run_rule_tests;
 use pipeline::detect::{Rule, RulePack, embedded_pack, embedded_rules, load_pack, load_rules_dir};
 use pipeline::exceptions::ExceptionSet;
 use pipeline::ops::{self, OpsState};
 use pipeline::process::Processor;
-use pipeline::run::restore_checkpoint;
 use pipeline::run::{RunConfig, run_files};
 use pipeline::sinks::AlertSink;
 use pipeline::sinks::jsonl::JsonLinesSink;
@@ -34,44 +33,15 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Process CloudTrail files: write the Parquet lake and print alerts.
+    /// Process CloudTrail files, or S3 notifications from SQS: write the Parquet lake and
+    /// hand alerts to the sink. Settings come from flags, TRAILHOUND_* variables and a TOML
+    /// file, in that order of precedence.
     Run {
-        /// A CloudTrail file, folder (walked recursively) or s3://bucket/prefix; repeatable.
-        #[arg(long = "input", required_unless_present = "sqs_queue_url")]
-        inputs: Vec<String>,
-        /// Consume S3 object notifications from this SQS queue instead of reading inputs.
-        #[arg(long)]
-        sqs_queue_url: Option<String>,
-        /// With --sqs-queue-url: stop after this many consecutive empty receives.
-        #[arg(long)]
-        max_empty_receives: Option<u32>,
-        /// With --sqs-queue-url: long-poll wait per receive, in seconds (0 to 20).
-        #[arg(long, default_value_t = 20)]
-        wait_seconds: i32,
-        /// With --sqs-queue-url: seconds a batch stays invisible, renewed while it is processed.
-        #[arg(long, default_value_t = 300)]
-        visibility_timeout: i32,
-        /// Serve /health, /ready and /metrics (Prometheus) on this address, e.g. 0.0.0.0:9100.
-        #[arg(long)]
-        ops_listen: Option<String>,
-        /// Lake location: a folder, a file:// URL or s3://bucket/prefix.
-        #[arg(long)]
-        lake: String,
-        /// Rules folder; without it, the rule pack built into the binary.
-        #[arg(long)]
-        rules: Option<PathBuf>,
-        /// Where alerts go: a file (appended) or - for stdout.
-        #[arg(long, default_value = "-")]
-        alerts: String,
-        /// Rows per record batch.
-        #[arg(long, default_value_t = 8192)]
-        batch_rows: usize,
-        /// How far behind the newest event time the watermark trails (30s, 15m, 2h).
-        #[arg(long, default_value = "15m")]
-        lateness: String,
-        /// Exceptions file (TOML), or TrailAlerts' exceptions.json (keyed by rule title).
-        #[arg(long)]
-        exceptions: Option<PathBuf>,
+        /// TOML settings file; its keys are the flag names with underscores.
+        #[arg(long, env = "TRAILHOUND_CONFIG")]
+        config: Option<PathBuf>,
+        #[command(flatten)]
+        settings: Box<RunSettings>,
     },
     /// Run every rule's test events and golden alerts; ends with "N passed, M failed".
     Test {
@@ -174,6 +144,73 @@ async fn load_exceptions(path: Option<&PathBuf>, pack: &RulePack) -> Result<Exce
     Ok(exceptions)
 }
 
+async fn run(settings: pipeline::config::ResolvedRun) -> Result<ExitCode> {
+    let pack = load_pack_or_embedded(settings.rules.as_ref())?;
+    let exceptions = load_exceptions(settings.exceptions.as_ref(), &pack).await?;
+    let mut processor = Processor::for_pack(pack, exceptions, settings.lateness).await?;
+    let location = lake::LakeLocation::open(&settings.lake)?;
+    let mut sink: Box<dyn AlertSink> = match settings.alerts.as_str() {
+        "-" => Box::new(JsonLinesSink::stdout()),
+        path => Box::new(JsonLinesSink::file(std::path::Path::new(path))?),
+    };
+    let config = RunConfig {
+        inputs: settings.inputs,
+        decode: DecodeConfig { batch_rows: settings.batch_rows, ..DecodeConfig::default() },
+        writer: lake::LakeWriterConfig::default(),
+        concurrency: settings.concurrency,
+    };
+    let ops = Arc::new(OpsState::default());
+    if let Some(address) = &settings.ops_listen {
+        let listener = tokio::net::TcpListener::bind(address)
+            .await
+            .with_context(|| format!("--ops-listen {address}"))?;
+        tokio::spawn(ops::serve(listener, ops.clone()));
+    }
+    let counters = &ops.counters;
+    if let Some(queue_url) = settings.sqs_queue_url {
+        let sqs = SqsConfig {
+            queue_url,
+            wait_seconds: settings.wait_seconds,
+            max_empty_receives: settings.max_empty_receives,
+            visibility_timeout: settings.visibility_timeout,
+            takeover_seconds: settings.takeover.as_secs(),
+        };
+        let client = sqs::client().await;
+        client.get_queue_attributes().queue_url(&sqs.queue_url).send().await.map_err(|error| {
+            anyhow::anyhow!("queue {} is not reachable: {error}", sqs.queue_url)
+        })?;
+        ops.ready.store(true, std::sync::atomic::Ordering::Relaxed);
+        let stats = sqs::consume(
+            &client,
+            &sqs,
+            &config,
+            &location,
+            &mut processor,
+            sink.as_mut(),
+            counters,
+            sqs::shutdown_signal(),
+        )
+        .await
+        .context("the queue consumer stopped")?;
+        eprintln!(
+            "trailhound: messages_received={} messages_deleted={} messages_failed={} state_conflicts={} events={} alerts={}",
+            stats.received,
+            stats.deleted,
+            stats.failed,
+            stats.state_conflicts,
+            counters.events.load(std::sync::atomic::Ordering::Relaxed),
+            counters.alerts()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    ops.ready.store(true, std::sync::atomic::Ordering::Relaxed);
+    let summary = run_files(&config, &location, &mut processor, sink.as_mut(), counters)
+        .await
+        .context("the run stopped")?;
+    eprintln!("trailhound: {}", summary.line());
+    Ok(ExitCode::SUCCESS)
+}
+
 fn load_rules(dir: Option<&PathBuf>) -> Result<Vec<Rule>> {
     Ok(match dir {
         Some(dir) => load_rules_dir(dir)?,
@@ -203,81 +240,12 @@ async fn main() -> ExitCode {
 
 async fn execute(cli: Cli) -> Result<ExitCode> {
     match cli.command {
-        Command::Run {
-            inputs,
-            lake,
-            rules,
-            alerts,
-            batch_rows,
-            lateness,
-            exceptions,
-            sqs_queue_url,
-            max_empty_receives,
-            wait_seconds,
-            visibility_timeout,
-            ops_listen,
-        } => {
-            anyhow::ensure!(batch_rows > 0, "--batch-rows must be at least 1");
-            let lateness =
-                parse_duration(&lateness).map_err(anyhow::Error::msg).context("--lateness")?;
-            let pack = load_pack_or_embedded(rules.as_ref())?;
-            let exceptions = load_exceptions(exceptions.as_ref(), &pack).await?;
-            let mut processor = Processor::for_pack(pack, exceptions, lateness).await?;
-            let location = lake::LakeLocation::open(&lake)?;
-            let mut sink: Box<dyn AlertSink> = match alerts.as_str() {
-                "-" => Box::new(JsonLinesSink::stdout()),
-                path => Box::new(JsonLinesSink::file(std::path::Path::new(path))?),
+        Command::Run { config, settings } => {
+            let settings = match &config {
+                Some(path) => settings.or(RunSettings::from_file(path)?),
+                None => *settings,
             };
-            let config = RunConfig {
-                inputs,
-                decode: DecodeConfig { batch_rows, ..DecodeConfig::default() },
-                writer: lake::LakeWriterConfig::default(),
-            };
-            let ops = Arc::new(OpsState::default());
-            if let Some(address) = ops_listen {
-                let listener = tokio::net::TcpListener::bind(&address)
-                    .await
-                    .with_context(|| format!("--ops-listen {address}"))?;
-                tokio::spawn(ops::serve(listener, ops.clone()));
-            }
-            let counters = &ops.counters;
-            if let Some(queue_url) = sqs_queue_url {
-                let sqs =
-                    SqsConfig { queue_url, wait_seconds, max_empty_receives, visibility_timeout };
-                let client = sqs::client().await;
-                client.get_queue_attributes().queue_url(&sqs.queue_url).send().await.map_err(
-                    |error| anyhow::anyhow!("queue {} is not reachable: {error}", sqs.queue_url),
-                )?;
-                restore_checkpoint(&location, &mut processor).await?;
-                ops.ready.store(true, std::sync::atomic::Ordering::Relaxed);
-                let stats = sqs::consume(
-                    &client,
-                    &sqs,
-                    &config,
-                    &location,
-                    &mut processor,
-                    sink.as_mut(),
-                    counters,
-                    sqs::shutdown_signal(),
-                )
-                .await
-                .context("the queue consumer stopped")?;
-                eprintln!(
-                    "trailhound: messages_received={} messages_deleted={} messages_failed={} events={} alerts={}",
-                    stats.received,
-                    stats.deleted,
-                    stats.failed,
-                    counters.events.load(std::sync::atomic::Ordering::Relaxed),
-                    counters.alerts()
-                );
-                return Ok(ExitCode::SUCCESS);
-            }
-            ops.ready.store(true, std::sync::atomic::Ordering::Relaxed);
-            let summary = run_files(&config, &location, &mut processor, sink.as_mut(), counters)
-                .await
-                .context("the run stopped")?;
-            eprintln!("trailhound: {}", summary.line());
-            Ok(ExitCode::SUCCESS)
+            run(settings.resolve()?).await
         }
         Command::Test { rules, bless } => {
             let report = run_rule_tests(load_pack(&rules)?, bless).await;

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-use crate::internal_events::Counters;
+use crate::internal_events::{BATCH_SECONDS_BUCKETS, Counters};
 
 /// What the endpoints report.
 #[derive(Debug, Default)]
@@ -82,6 +82,11 @@ pub fn metrics(counters: &Counters) -> String {
         counters.sources_already_ingested.load(Ordering::Relaxed),
     );
     counter(
+        "trailhound_sources_already_applied_total",
+        "Sources skipped whole: their events were already processed (redelivery, duplicate).",
+        counters.sources_already_applied.load(Ordering::Relaxed),
+    );
+    counter(
         "trailhound_events_total",
         "CloudTrail records decoded.",
         counters.events.load(Ordering::Relaxed),
@@ -100,6 +105,52 @@ pub fn metrics(counters: &Counters) -> String {
         "trailhound_insight_records_total",
         "Insights records skipped.",
         counters.insight_records.load(Ordering::Relaxed),
+    );
+    counter(
+        "trailhound_sqs_messages_received_total",
+        "SQS messages received.",
+        counters.messages_received.load(Ordering::Relaxed),
+    );
+    counter(
+        "trailhound_sqs_messages_deleted_total",
+        "SQS messages deleted once their work was durable.",
+        counters.messages_deleted.load(Ordering::Relaxed),
+    );
+    counter(
+        "trailhound_sqs_messages_failed_total",
+        "SQS messages not understood, left to the dead-letter queue.",
+        counters.messages_rejected.load(Ordering::Relaxed),
+    );
+    counter(
+        "trailhound_state_conflicts_total",
+        "Shared state commits lost to another worker (batch redone).",
+        counters.state_conflicts.load(Ordering::Relaxed),
+    );
+    let newest = counters.newest_event_ms.load(Ordering::Relaxed);
+    if newest > 0 {
+        let lag = (chrono::Utc::now().timestamp_millis() - newest) as f64 / 1000.0;
+        let _ = write!(
+            out,
+            "# HELP trailhound_lag_seconds Now minus the newest event time processed.\n# TYPE trailhound_lag_seconds gauge\ntrailhound_lag_seconds {lag:.3}\n"
+        );
+    }
+    let _ = write!(
+        out,
+        "# HELP trailhound_batch_seconds Time to detect on and buffer one record batch.\n# TYPE trailhound_batch_seconds histogram\n"
+    );
+    let mut cumulative = 0;
+    for (index, count) in counters.batch_seconds_buckets.iter().enumerate() {
+        cumulative += count.load(Ordering::Relaxed);
+        let bound = BATCH_SECONDS_BUCKETS
+            .get(index)
+            .map_or_else(|| "+Inf".to_string(), |bound| bound.to_string());
+        let _ = writeln!(out, "trailhound_batch_seconds_bucket{{le=\"{bound}\"}} {cumulative}");
+    }
+    let sum = counters.batch_micros_sum.load(Ordering::Relaxed) as f64 / 1e6;
+    let _ = write!(
+        out,
+        "trailhound_batch_seconds_sum {sum:.6}\ntrailhound_batch_seconds_count {}\n",
+        counters.batches.load(Ordering::Relaxed)
     );
     labelled(
         &mut out,
@@ -121,6 +172,19 @@ pub fn metrics(counters: &Counters) -> String {
         "rule",
         &counters
             .alerts_by_rule
+            .lock()
+            .expect("counter lock")
+            .iter()
+            .map(|(k, v)| (k.clone(), *v))
+            .collect::<Vec<_>>(),
+    );
+    labelled(
+        &mut out,
+        "trailhound_sink_failures_total",
+        "Alerts a sink refused, by sink.",
+        "sink",
+        &counters
+            .sink_failures
             .lock()
             .expect("counter lock")
             .iter()
@@ -161,6 +225,12 @@ mod tests {
         let state = Arc::new(OpsState::default());
         state.counters.emit(InternalEvent::SourceDecoded { uri: "a", records: 7, bytes: 100 });
         state.counters.emit(InternalEvent::AlertRaised { rule_id: "aws.x" });
+        state.counters.emit(InternalEvent::MessagesReceived { count: 3 });
+        state.counters.emit(InternalEvent::BatchProcessed {
+            rows: 7,
+            newest_event_ms: Some(chrono::Utc::now().timestamp_millis() - 60_000),
+            elapsed: std::time::Duration::from_millis(30),
+        });
         tokio::spawn(serve(listener, state.clone()));
 
         assert!(get(address, "/health").await.starts_with("HTTP/1.1 200 OK"));
@@ -170,6 +240,17 @@ mod tests {
         let metrics = get(address, "/metrics").await;
         assert!(metrics.contains("\ntrailhound_events_total 7\n"), "{metrics}");
         assert!(metrics.contains("trailhound_alerts_total{rule=\"aws.x\"} 1"), "{metrics}");
+        assert!(metrics.contains("\ntrailhound_sqs_messages_received_total 3\n"), "{metrics}");
+        assert!(metrics.contains("trailhound_batch_seconds_bucket{le=\"0.025\"} 0\n"), "{metrics}");
+        assert!(metrics.contains("trailhound_batch_seconds_bucket{le=\"0.05\"} 1\n"), "{metrics}");
+        assert!(metrics.contains("trailhound_batch_seconds_count 1\n"), "{metrics}");
+        let lag: f64 = metrics
+            .lines()
+            .find_map(|line| line.strip_prefix("trailhound_lag_seconds "))
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((59.0..120.0).contains(&lag), "{metrics}");
         assert!(get(address, "/nope").await.starts_with("HTTP/1.1 404"));
     }
 }

@@ -1,7 +1,7 @@
 //! The per-batch processing shared by every mode (local files, tests, and later the queue):
 //! detections, exceptions, deduplication and correlations, driven by an event-time watermark.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -22,6 +22,10 @@ use crate::exceptions::{ExceptionInfo, ExceptionSet};
 /// Default allowed lateness: CloudTrail delivers files 5 to 15 minutes after the events.
 pub const DEFAULT_LATENESS: Duration = Duration::from_secs(15 * 60);
 
+/// How long the state remembers which sources it has applied: longer than any redelivery
+/// (a visibility timeout) or duplicated notification, short enough to keep the state small.
+pub const APPLIED_RETENTION: Duration = Duration::from_secs(3600);
+
 /// A match an exception suppressed: kept and counted, never silently dropped.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SuppressedMatch {
@@ -38,13 +42,29 @@ pub struct SuppressedMatch {
     pub exception: ExceptionInfo,
 }
 
-/// What survives a restart: correlation state and the hits held for deduplication.
+/// What survives a restart, and what workers sharing a queue share: the watermark,
+/// correlation state, the hits held for deduplication and recent immediate alerts.
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
 pub struct Checkpoint {
+    /// Newest event time seen, ms (the watermark trails it by the lateness).
+    #[serde(default)]
+    pub max_event_ms: Option<i64>,
     /// Correlation engine state.
     pub correlations: crate::correlate::EngineState,
     /// Hits waiting for the watermark or in an open dedup period.
     pub dedup: Vec<crate::alert::HeldHit>,
+    /// (rule id, eventID, event time ms) of recent matches: a record delivered twice alerts
+    /// once.
+    #[serde(default)]
+    pub alerted: Vec<(String, String, i64)>,
+    /// Sources whose events this state has seen, with the wall-clock time (ms) they were
+    /// applied: a redelivered or duplicated source is skipped instead of counted twice.
+    #[serde(default)]
+    pub applied: BTreeMap<String, i64>,
+    /// Alerts committed with this state but not yet confirmed handed to the sink, so a crash
+    /// between the commit and the hand-off loses none (see `sources::sqs`).
+    #[serde(default)]
+    pub outbox: Vec<crate::alert::PendingAlert>,
 }
 
 /// Counters of a processor.
@@ -69,8 +89,10 @@ pub struct Processor {
     late_events: u64,
     suppressed: Vec<SuppressedMatch>,
     suppressed_total: u64,
-    /// (rule, eventID) of recent immediate alerts, with the event time.
+    /// (rule, eventID) of recent matches, with the event time.
     alerted: HashMap<(String, String), i64>,
+    /// Sources applied to this state, with the wall-clock time.
+    applied: BTreeMap<String, i64>,
 }
 
 impl Processor {
@@ -92,6 +114,7 @@ impl Processor {
             suppressed: Vec::new(),
             suppressed_total: 0,
             alerted: HashMap::new(),
+            applied: BTreeMap::new(),
         }
     }
 
@@ -124,18 +147,51 @@ impl Processor {
 
     /// The state a checkpoint keeps: correlation state and the hits held for deduplication.
     pub fn checkpoint(&self) -> Checkpoint {
+        let mut alerted: Vec<(String, String, i64)> = self
+            .alerted
+            .iter()
+            .map(|((rule, event), time)| (rule.clone(), event.clone(), *time))
+            .collect();
+        alerted.sort();
         Checkpoint {
+            max_event_ms: self.max_event_ms,
             correlations: self.correlations.state().clone(),
             dedup: self.deduplicator.snapshot(),
+            alerted,
+            applied: self.applied.clone(),
+            outbox: Vec::new(),
         }
     }
 
-    /// Restores a checkpoint taken by [`Processor::checkpoint`].
+    /// Whether this state has already seen the events of `source_id`.
+    pub fn has_applied(&self, source_id: &str) -> bool {
+        self.applied.contains_key(source_id)
+    }
+
+    /// Records that all of `source_id`'s events went through this state; forgets sources
+    /// applied longer than [`APPLIED_RETENTION`] ago.
+    pub fn mark_applied(&mut self, source_id: &str) {
+        let now = chrono::Utc::now().timestamp_millis();
+        let horizon = now - APPLIED_RETENTION.as_millis() as i64;
+        self.applied.retain(|_, applied_at| *applied_at >= horizon);
+        self.applied.insert(source_id.to_string(), now);
+    }
+
+    /// Replaces the state with a checkpoint taken by [`Processor::checkpoint`] (its outbox
+    /// is the caller's business).
     pub fn restore(&mut self, checkpoint: Checkpoint) {
+        self.max_event_ms = checkpoint.max_event_ms;
         self.correlations.restore(checkpoint.correlations);
         let rules: HashMap<String, Arc<crate::detect::Rule>> =
             self.detections.rules().map(|rule| (rule.meta.id.clone(), rule.clone())).collect();
+        self.deduplicator = Deduplicator::default();
         self.deduplicator.restore(checkpoint.dedup, &rules);
+        self.alerted = checkpoint
+            .alerted
+            .into_iter()
+            .map(|(rule, event, time)| ((rule, event), time))
+            .collect();
+        self.applied = checkpoint.applied;
     }
 
     /// The correlation engine (for checkpoints and seeding).
@@ -190,14 +246,15 @@ impl Processor {
                 continue;
             }
             for hit in hits {
+                // A CloudTrail record delivered twice (by two trails, or a replayed file)
+                // alerts once, even after its dedup period was emitted.
+                let key = (hit.rule.meta.id.clone(), hit.event_id.clone());
+                if self.alerted.insert(key, hit.event_millis).is_some() {
+                    continue;
+                }
                 if hit.is_deduplicated() {
                     self.deduplicator.add(hit);
-                } else if self
-                    .alerted
-                    .insert((hit.rule.meta.id.clone(), hit.event_id.clone()), hit.event_millis)
-                    .is_none()
-                {
-                    // A CloudTrail record delivered twice (or by two trails) alerts once.
+                } else {
                     alerts.push(single_alert(&hit));
                 }
             }

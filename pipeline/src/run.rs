@@ -1,23 +1,28 @@
 //! The main job: read sources, decode them to batches, run the rules on every batch, write
-//! the lake and hand alerts to the sink. Decoding runs on a blocking thread per source while
-//! detection and lake writing consume its batches.
+//! the lake and hand alerts to the sink. Several sources are downloaded and decoded at once,
+//! each on a blocking thread feeding a small channel, while detection and lake writing consume
+//! their batches one source after another, in order (so results never depend on timing).
 
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
+use arrow::array::RecordBatch;
+use futures::StreamExt;
 use lake::quarantine::write_quarantine;
 use lake::{LakeLocation, LakeWriter, LakeWriterConfig, SourceStatus, WriteStats};
 use object_store::{ObjectStoreExt, PutPayload};
 use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
 
 use crate::alert::Alert;
 use crate::decode::{DecodeConfig, DecodeReport, decode};
 use crate::error::{PipelineError, Result};
 use crate::internal_events::{Counters, InternalEvent};
-use crate::process::{Checkpoint, Processor, SuppressedMatch};
+use crate::process::{Processor, SuppressedMatch};
 use crate::sinks::AlertSink;
 use crate::sources::files::skip_by_path;
 use crate::sources::{Source, discover};
+use crate::state::{Commit, SharedState};
 
 /// Settings of a run over local files.
 #[derive(Debug, Clone)]
@@ -28,10 +33,24 @@ pub struct RunConfig {
     pub decode: DecodeConfig,
     /// Lake writer settings.
     pub writer: LakeWriterConfig,
+    /// Sources downloaded and decoded ahead of the one being processed.
+    pub concurrency: usize,
 }
 
-/// Where the correlation state is checkpointed, below the lake root.
-pub const CHECKPOINT_PATH: &str = "_state/correlations.json";
+impl RunConfig {
+    /// Defaults for reading `inputs`.
+    pub fn for_inputs(inputs: Vec<String>) -> Self {
+        Self {
+            inputs,
+            decode: DecodeConfig::default(),
+            writer: LakeWriterConfig::default(),
+            concurrency: DEFAULT_CONCURRENCY,
+        }
+    }
+}
+
+/// Sources read at once by default.
+pub const DEFAULT_CONCURRENCY: usize = 4;
 
 /// What a run did.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -92,22 +111,23 @@ pub async fn run_files(
     counters: &Counters,
 ) -> Result<RunSummary> {
     let started = Instant::now();
-    if !restore_checkpoint(location, processor).await? {
-        let seeded = processor.seed_from_lake(location).await?;
-        tracing::info!(
-            tuples = seeded,
-            "no correlation checkpoint: new_terms history seeded from the lake"
-        );
-    }
+    let mut state = SharedState::new(location);
+    restore_or_seed(&mut state, location, processor).await?;
     let discovered = discover(&config.inputs).await;
     for (path, reason) in &discovered.unreadable {
         counters.emit(InternalEvent::SourceFailed { uri: path, reason });
     }
     let mut writer = LakeWriter::new(location.clone(), config.writer.clone());
-    for source in &discovered.sources {
-        process_source(source, config, location, processor, &mut writer, sink, counters).await?;
+    let mut sources = start_sources(discovered.sources.clone(), config);
+    while let Some(started) = sources.next().await {
+        let alerts = process_source(started?, location, processor, &mut writer, counters).await?;
+        send_all(alerts, sink, counters)?;
     }
-    save_checkpoint(location, processor).await?;
+    writer.flush().await?;
+    sink.flush()?;
+    if state.commit(&processor.checkpoint()).await? == Commit::Conflict {
+        return Err(PipelineError::StateConflict { lake: location.url().to_string() });
+    }
     send_all(processor.finish(), sink, counters)?;
     sink.flush()?;
     let lake = writer.finish().await?;
@@ -118,7 +138,8 @@ pub async fn run_files(
         rejected: counters.records_quarantined.load(Ordering::Relaxed),
         skipped: counters.sources_skipped_total(),
         failed: counters.sources_failed.load(Ordering::Relaxed),
-        already_ingested: counters.sources_already_ingested.load(Ordering::Relaxed),
+        already_ingested: counters.sources_already_ingested.load(Ordering::Relaxed)
+            + counters.sources_already_applied.load(Ordering::Relaxed),
         alerts: counters.alerts(),
         late_events: stats.late_events,
         suppressed: stats.suppressed,
@@ -135,68 +156,117 @@ pub(crate) fn send_all(
 ) -> Result<()> {
     for alert in alerts {
         counters.emit(InternalEvent::AlertRaised { rule_id: &alert.rule_id });
-        sink.send(&alert)?;
+        if let Err(error) = sink.send(&alert) {
+            counters
+                .emit(InternalEvent::SinkFailed { sink: sink.name(), reason: &error.to_string() });
+            return Err(error);
+        }
     }
     Ok(())
 }
 
-/// Restores the correlation state checkpointed by an earlier run; false when there is none.
-pub async fn restore_checkpoint(
+/// Restores the shared state, or on a lake without one, seeds `new_terms` histories from
+/// the lake's events.
+pub async fn restore_or_seed(
+    state: &mut SharedState,
     location: &LakeLocation,
     processor: &mut Processor,
-) -> Result<bool> {
-    let path = location.path(CHECKPOINT_PATH);
-    match location.store().get(&path).await {
-        Ok(found) => {
-            let bytes = found.bytes().await.map_err(|source| lake::LakeError::ObjectStore {
-                path: path.to_string(),
-                source,
-            })?;
-            let checkpoint: Checkpoint = serde_json::from_slice(&bytes)
-                .map_err(|source| lake::LakeError::Json { path: path.to_string(), source })?;
-            processor.restore(checkpoint);
-            Ok(true)
+) -> Result<Option<crate::process::Checkpoint>> {
+    match state.load().await? {
+        Some(checkpoint) => {
+            processor.restore(checkpoint.clone());
+            Ok(Some(checkpoint))
         }
-        Err(object_store::Error::NotFound { .. }) => Ok(false),
-        Err(source) => Err(lake::LakeError::ObjectStore { path: path.to_string(), source }.into()),
+        None => {
+            let seeded = processor.seed_from_lake(location).await?;
+            tracing::info!(
+                tuples = seeded,
+                "no correlation checkpoint: new_terms history seeded from the lake"
+            );
+            Ok(None)
+        }
     }
 }
 
-/// Checkpoints the correlation and dedup state next to the lake.
-pub async fn save_checkpoint(location: &LakeLocation, processor: &mut Processor) -> Result<()> {
-    let path = location.path(CHECKPOINT_PATH);
-    let body = serde_json::to_vec(&processor.checkpoint()).expect("state serialises");
-    location
-        .store()
-        .put(&path, PutPayload::from(body))
-        .await
-        .map_err(|source| lake::LakeError::ObjectStore { path: path.to_string(), source })?;
-    Ok(())
+/// A source whose download and decoding have started (or that needs neither).
+pub enum StartedSource {
+    /// Skipped on purpose (digest, Insights), by its path.
+    Skipped { uri: String, reason: &'static str },
+    /// Could not be identified or opened.
+    Failed { uri: String, reason: String },
+    /// Decoding on a blocking thread, batches arriving on `batches`.
+    Decoding {
+        uri: String,
+        source_id: String,
+        batches: mpsc::Receiver<RecordBatch>,
+        decoding: JoinHandle<DecodeReport>,
+    },
 }
 
-/// Reads, decodes, detects and writes one source.
-#[allow(clippy::too_many_arguments)]
-pub(crate) async fn process_source(
-    source: &Source,
+/// Starts reading `sources`, up to `config.concurrency` at once, yielding them in order.
+pub fn start_sources(
+    sources: Vec<Source>,
     config: &RunConfig,
+) -> impl futures::Stream<Item = Result<StartedSource>> + Unpin {
+    let decode_config = config.decode.clone();
+    futures::stream::iter(sources)
+        .map(move |source| tokio::spawn(start_source(source, decode_config.clone())))
+        .buffered(config.concurrency.max(1))
+        .map(|joined| {
+            joined.map_err(|join_error| PipelineError::Input {
+                path: "source reader".into(),
+                source: join_error.into(),
+            })
+        })
+}
+
+/// Identifies `source`, opens it and starts decoding it on a blocking thread.
+async fn start_source(source: Source, decode_config: DecodeConfig) -> StartedSource {
+    let uri = source.uri();
+    if let Some(reason) = skip_by_path(&source.layout_path()) {
+        return StartedSource::Skipped { uri, reason: reason.name() };
+    }
+    let (source_id, reader) = match source.open().await {
+        Ok(opened) => opened,
+        Err(error) => {
+            return StartedSource::Failed { uri, reason: format!("cannot open: {error}") };
+        }
+    };
+    // Two batches in flight per source bound the memory of reading ahead.
+    let (batches_tx, batches) = mpsc::channel(2);
+    let decode_uri = uri.clone();
+    let decoding = tokio::task::spawn_blocking(move || {
+        decode(reader, &decode_uri, &decode_config, |batch| batches_tx.blocking_send(batch).is_ok())
+    });
+    StartedSource::Decoding { uri, source_id, batches, decoding }
+}
+
+/// Detects on and writes one started source; returns the alerts that became ready.
+pub async fn process_source(
+    started: StartedSource,
     location: &LakeLocation,
     processor: &mut Processor,
     writer: &mut LakeWriter,
-    sink: &mut dyn AlertSink,
     counters: &Counters,
-) -> Result<()> {
-    let uri = source.uri();
-    if let Some(reason) = skip_by_path(&source.layout_path()) {
-        counters.emit(InternalEvent::SourceSkipped { uri: &uri, reason: reason.name() });
-        return Ok(());
-    }
-    let source_id = match source.content_id().await {
-        Ok(id) => id,
-        Err(error) => {
-            counters.emit(InternalEvent::SourceFailed { uri: &uri, reason: &error.to_string() });
-            return Ok(());
+) -> Result<Vec<Alert>> {
+    let (uri, source_id, mut batches, decoding) = match started {
+        StartedSource::Skipped { uri, reason } => {
+            counters.emit(InternalEvent::SourceSkipped { uri: &uri, reason });
+            return Ok(Vec::new());
+        }
+        StartedSource::Failed { uri, reason } => {
+            counters.emit(InternalEvent::SourceFailed { uri: &uri, reason: &reason });
+            return Ok(Vec::new());
+        }
+        StartedSource::Decoding { uri, source_id, batches, decoding } => {
+            (uri, source_id, batches, decoding)
         }
     };
+    if processor.has_applied(&source_id) {
+        // Durable in the lake before the state that applied it was committed.
+        counters.emit(InternalEvent::SourceAlreadyApplied { uri: &uri });
+        return Ok(Vec::new());
+    }
     let write_to_lake = match writer.begin_source(&source_id, &uri).await? {
         SourceStatus::New => true,
         SourceStatus::AlreadyIngested(_) | SourceStatus::InProgress => {
@@ -204,28 +274,18 @@ pub(crate) async fn process_source(
             false
         }
     };
-
-    let reader = match source.open().await {
-        Ok(reader) => reader,
-        Err(error) => {
-            counters.emit(InternalEvent::SourceFailed {
-                uri: &uri,
-                reason: &format!("cannot open: {error}"),
-            });
-            return Ok(());
-        }
-    };
-    let (batches_tx, mut batches_rx) = mpsc::channel(2);
-    let decode_uri = uri.clone();
-    let decode_config = config.decode.clone();
-    let decoding = tokio::task::spawn_blocking(move || {
-        decode(reader, &decode_uri, &decode_config, |batch| batches_tx.blocking_send(batch).is_ok())
-    });
-    while let Some(batch) = batches_rx.recv().await {
-        send_all(processor.process(&batch)?, sink, counters)?;
+    let mut alerts = Vec::new();
+    while let Some(batch) = batches.recv().await {
+        let started = Instant::now();
+        alerts.extend(processor.process(&batch)?);
         if write_to_lake {
             writer.write(&source_id, &batch).await?;
         }
+        counters.emit(InternalEvent::BatchProcessed {
+            rows: batch.num_rows() as u64,
+            newest_event_ms: newest_event_time(&batch),
+            elapsed: started.elapsed(),
+        });
     }
     let report = decoding.await.map_err(|join_error| PipelineError::Input {
         path: uri.clone().into(),
@@ -239,7 +299,19 @@ pub(crate) async fn process_source(
     if write_to_lake {
         writer.end_source(&source_id).await?;
     }
-    Ok(())
+    processor.mark_applied(&source_id);
+    Ok(alerts)
+}
+
+fn newest_event_time(batch: &RecordBatch) -> Option<i64> {
+    use arrow::array::AsArray;
+    batch
+        .column_by_name(lake::schema::EVENT_TS)?
+        .as_primitive::<arrow::datatypes::TimestampMillisecondType>()
+        .values()
+        .iter()
+        .max()
+        .copied()
 }
 
 /// Counts what decoding found and keeps the quarantined records.

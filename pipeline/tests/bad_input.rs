@@ -5,9 +5,8 @@
 use std::io::Write;
 use std::path::Path;
 
+use lake::LakeLocation;
 use lake::quarantine::QuarantinedRecord;
-use lake::{LakeLocation, LakeWriterConfig};
-use pipeline::decode::DecodeConfig;
 use pipeline::detect::{Rule, RulePack};
 use pipeline::exceptions::ExceptionSet;
 use pipeline::internal_events::Counters;
@@ -70,11 +69,7 @@ async fn broken_inputs_are_reported_and_the_run_goes_on() {
         Processor::for_pack(pack, ExceptionSet::empty(), DEFAULT_LATENESS).await.unwrap();
     let mut sink = JsonLinesSink::writer("test", Box::new(std::io::sink()));
     let counters = Counters::default();
-    let config = RunConfig {
-        inputs: vec![input.path().display().to_string()],
-        decode: DecodeConfig::default(),
-        writer: LakeWriterConfig::default(),
-    };
+    let config = RunConfig::for_inputs(vec![input.path().display().to_string()]);
     let summary =
         run_files(&config, &location, &mut processor, &mut sink, &counters).await.unwrap();
 

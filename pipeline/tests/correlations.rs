@@ -486,10 +486,11 @@ async fn a_restart_from_a_checkpoint_loses_nothing() {
 /// the lake are not new, only the truly new one alerts.
 #[tokio::test]
 async fn new_terms_history_is_bootstrapped_from_the_lake() {
-    use lake::{LakeLocation, LakeWriterConfig};
+    use lake::LakeLocation;
     use pipeline::internal_events::Counters;
-    use pipeline::run::{CHECKPOINT_PATH, RunConfig, run_files};
+    use pipeline::run::{RunConfig, run_files};
     use pipeline::sinks::jsonl::JsonLinesSink;
+    use pipeline::state::STATE_PATH;
 
     let region = || {
         correlation(
@@ -507,18 +508,14 @@ async fn new_terms_history_is_bootstrapped_from_the_lake() {
     ];
     std::fs::write(inputs.path().join("day1.json"), serde_json::to_string(&history).unwrap())
         .unwrap();
-    let config = |dir: &Path| RunConfig {
-        inputs: vec![dir.display().to_string()],
-        decode: DecodeConfig::default(),
-        writer: LakeWriterConfig::default(),
-    };
+    let config = |dir: &Path| RunConfig::for_inputs(vec![dir.display().to_string()]);
     // Day 1 goes into the lake by a pack without the correlation; then the state is lost.
     let mut sink = JsonLinesSink::writer("test", Box::new(std::io::sink()));
     let mut plain = processor(Vec::new(), LATENESS).await;
     run_files(&config(inputs.path()), &location, &mut plain, &mut sink, &Counters::default())
         .await
         .unwrap();
-    std::fs::remove_file(lake_dir.path().join(CHECKPOINT_PATH)).unwrap();
+    std::fs::remove_file(lake_dir.path().join(STATE_PATH)).unwrap();
 
     let day2 = tempfile::tempdir().unwrap();
     let events = vec![

@@ -53,11 +53,7 @@ async fn run_samples(lake_dir: &Path, config: RunConfig) -> (RunSummary, Vec<Ale
 }
 
 fn samples_config() -> RunConfig {
-    RunConfig {
-        inputs: vec![project("samples/cloudtrail").display().to_string()],
-        decode: DecodeConfig::default(),
-        writer: LakeWriterConfig::default(),
-    }
+    RunConfig::for_inputs(vec![project("samples/cloudtrail").display().to_string()])
 }
 
 /// The single integer a `SELECT <aggregate> FROM cloudtrail <filter>` query returns.
@@ -120,14 +116,13 @@ async fn rerunning_the_same_input_adds_no_rows_and_raises_nothing_new() {
     assert_eq!(count_rows(dir.path(), "").await, rows_after_first);
     assert_eq!(second.lake.rows, 0);
     assert_eq!(second.already_ingested, first.files - first.skipped - first.failed);
-    // A replay raises nothing new: detections repeat identically (same ids, for downstream
-    // dedup), and correlation windows still held in the checkpoint see the replayed events as
-    // duplicates, so those alerts are not sent again.
-    let is_detection = |alert: &&Alert| !alert.rule_id.starts_with("aws.correlation.");
-    let detections =
-        |alerts: &[Alert]| alerts.iter().filter(is_detection).cloned().collect::<Vec<_>>();
-    assert_eq!(detections(&first_alerts), detections(&second_alerts));
-    assert!(second_alerts.iter().all(|alert| first_alerts.contains(alert)));
+    // A replay raises nothing new: the state remembers the recent records that alerted and
+    // the correlation windows it holds, so those are not sent again; anything repeated from
+    // further back carries the same id as before, for downstream dedup.
+    for alert in &second_alerts {
+        assert!(first_alerts.contains(alert), "new on replay: {}", alert.alert_id);
+    }
+    assert!(second_alerts.len() < first_alerts.len(), "{second_alerts:?}");
     assert!(first_alerts.iter().any(|alert| alert.rule_id.starts_with("aws.correlation.")));
 }
 

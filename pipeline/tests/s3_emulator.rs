@@ -7,11 +7,10 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use datafusion::prelude::SessionContext;
+use lake::LakeLocation;
 use lake::table::register_events_table;
-use lake::{LakeLocation, LakeWriterConfig};
 use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStoreExt, PutPayload};
-use pipeline::decode::DecodeConfig;
 use pipeline::detect::load_pack;
 use pipeline::exceptions::ExceptionSet;
 use pipeline::internal_events::Counters;
@@ -28,8 +27,7 @@ async fn run(inputs: Vec<String>, lake: &str) -> RunSummary {
     let mut processor =
         Processor::for_pack(pack, ExceptionSet::empty(), DEFAULT_LATENESS).await.unwrap();
     let location = LakeLocation::open(lake).unwrap();
-    let config =
-        RunConfig { inputs, decode: DecodeConfig::default(), writer: LakeWriterConfig::default() };
+    let config = RunConfig::for_inputs(inputs);
     let mut sink = JsonLinesSink::writer("test", Box::new(std::io::sink()));
     run_files(&config, &location, &mut processor, &mut sink, &Counters::default()).await.unwrap()
 }

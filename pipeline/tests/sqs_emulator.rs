@@ -8,10 +8,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use aws_sdk_sqs::types::QueueAttributeName;
-use lake::{LakeLocation, LakeWriterConfig};
+use lake::LakeLocation;
 use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStoreExt, PutPayload};
-use pipeline::decode::DecodeConfig;
 use pipeline::detect::load_pack;
 use pipeline::exceptions::ExceptionSet;
 use pipeline::internal_events::Counters;
@@ -27,16 +26,8 @@ fn sample_files() -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> =
         std::fs::read_dir(root).unwrap().map(|entry| entry.unwrap().path()).collect();
     files.sort();
-    files.truncate(3);
+    files.truncate(4);
     files
-}
-
-fn s3_event(bucket: &str, encoded_key: &str) -> String {
-    json!({"Records": [{"eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1",
-        "eventTime": "2025-03-09T17:00:00.000Z", "eventName": "ObjectCreated:Put",
-        "s3": {"s3SchemaVersion": "1.0", "bucket": {"name": bucket, "arn": format!("arn:aws:s3:::{bucket}")},
-               "object": {"key": encoded_key, "size": 1, "eTag": "x", "sequencer": "0"}}}]})
-    .to_string()
 }
 
 async fn pack_processor() -> Processor {
@@ -47,14 +38,52 @@ async fn pack_processor() -> Processor {
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "needs the AWS emulator: run by scripts/test-all.sh"]
 async fn notifications_of_every_shape_land_in_the_lake_once() {
-    let bucket = format!("trail-sqs-{}", std::process::id());
+    let id = std::process::id();
+    let bucket = format!("trail-sqs-{id}");
     common::create_bucket(&bucket);
+    let client = sqs::client().await;
+    let (queue_url, queue_arn, dlq_url) =
+        common::queue_with_dlq(&client, &format!("trail-{id}"), 2, 1).await;
+
+    // The emulator itself notifies: account 111… straight to the queue; account 222…
+    // through an SNS topic delivering the JSON envelope, account 444… through one delivering
+    // raw messages.
+    let topic = |name: &str, raw: bool| {
+        let arn = common::xml_value(
+            &common::sns(&[("Action", "CreateTopic"), ("Name", &format!("{name}-{id}"))]),
+            "TopicArn",
+        );
+        let raw = if raw { "true" } else { "false" };
+        common::sns(&[
+            ("Action", "Subscribe"),
+            ("TopicArn", &arn),
+            ("Protocol", "sqs"),
+            ("Endpoint", &queue_arn),
+            ("Attributes.entry.1.key", "RawMessageDelivery"),
+            ("Attributes.entry.1.value", raw),
+        ]);
+        arn
+    };
+    let enveloped = topic("enveloped", false);
+    let raw = topic("raw", true);
+    common::put_bucket_notification(
+        &bucket,
+        &[
+            common::notification("Queue", &queue_arn, "AWSLogs/111111111111/"),
+            common::notification("Topic", &enveloped, "AWSLogs/222222222222/"),
+            common::notification("Topic", &raw, "AWSLogs/444444444444/"),
+        ]
+        .concat(),
+    );
+
     let store = LakeLocation::open(&format!("s3://{bucket}")).unwrap();
     let files = sample_files();
     let mut keys = Vec::new();
-    for file in &files {
+    let accounts = ["111111111111", "222222222222", "444444444444", "333333333333"];
+    for (file, account) in files.iter().zip(accounts) {
+        // A "+" in the name checks key decoding ("%2B" in notifications, "+" meaning space).
         let key = format!(
-            "AWSLogs/123456789012/CloudTrail/us-east-1/2025/03/09/{}",
+            "AWSLogs/{account}/CloudTrail/us-east-1/2025/03/09/a+b {}",
             file.file_name().unwrap().to_string_lossy()
         );
         store
@@ -65,70 +94,31 @@ async fn notifications_of_every_shape_land_in_the_lake_once() {
         keys.push(key);
     }
 
-    let client = sqs::client().await;
-    let name = format!("trail-{}", std::process::id());
-    let dlq = client.create_queue().queue_name(format!("{name}-dlq")).send().await.unwrap();
-    let dlq_url = dlq.queue_url().unwrap().to_string();
-    let dlq_arn = client
-        .get_queue_attributes()
-        .queue_url(&dlq_url)
-        .attribute_names(QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .unwrap()
-        .attributes()
-        .unwrap()[&QueueAttributeName::QueueArn]
-        .clone();
-    let queue = client
-        .create_queue()
-        .queue_name(&name)
-        .attributes(QueueAttributeName::VisibilityTimeout, "1")
-        .attributes(
-            QueueAttributeName::RedrivePolicy,
-            json!({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "1"}).to_string(),
-        )
-        .send()
-        .await
-        .unwrap();
-    let queue_url = queue.queue_url().unwrap().to_string();
-
-    // Direct S3 notification (keys URL-encoded, "/" as %2F like the emulator), its duplicate,
-    // S3 through an SNS envelope, EventBridge "Object Created", a test event, and poison.
-    let direct = s3_event(&bucket, &keys[0].replace('/', "%2F"));
-    let sns =
-        json!({"Type": "Notification", "MessageId": "m", "TopicArn": "arn:aws:sns:us-east-1:1:t",
-        "Message": s3_event(&bucket, &keys[1]), "Timestamp": "2025-03-09T17:00:00.000Z"})
-        .to_string();
+    // Account 333… has no bucket notification: EventBridge "Object Created" and CloudTrail's
+    // own SNS file notification announce it, the latter twice. Then a poison message.
     let eventbridge = json!({"version": "0", "id": "e", "detail-type": "Object Created", "source": "aws.s3",
         "account": "1", "time": "2025-03-09T17:00:00Z", "region": "us-east-1", "resources": [],
-        "detail": {"version": "0", "bucket": {"name": bucket}, "object": {"key": keys[2], "size": 1, "etag": "x"}}}).to_string();
-    let test_event =
-        json!({"Service": "Amazon S3", "Event": "s3:TestEvent", "Time": "2025-03-09T17:00:00Z",
-        "Bucket": bucket, "RequestId": "r", "HostId": "h"})
+        "detail": {"version": "0", "bucket": {"name": bucket}, "object": {"key": keys[3], "size": 1, "etag": "x"}}}).to_string();
+    let cloudtrail_sns =
+        json!({"Type": "Notification", "MessageId": "m", "TopicArn": "arn:aws:sns:us-east-1:1:ct",
+        "Message": json!({"s3Bucket": bucket, "s3ObjectKey": [keys[3]]}).to_string(),
+        "Timestamp": "2025-03-09T17:00:00.000Z"})
         .to_string();
-    for body in [
-        direct.clone(),
-        direct,
-        sns,
-        eventbridge,
-        test_event,
-        "this is not a notification".to_string(),
-    ] {
+    for body in
+        [eventbridge, cloudtrail_sns.clone(), cloudtrail_sns, "this is not a notification".into()]
+    {
         client.send_message().queue_url(&queue_url).message_body(body).send().await.unwrap();
     }
 
     let lake_url = format!("s3://{bucket}/lake");
     let location = LakeLocation::open(&lake_url).unwrap();
-    let run = RunConfig {
-        inputs: Vec::new(),
-        decode: DecodeConfig::default(),
-        writer: LakeWriterConfig::default(),
-    };
+    let run = RunConfig::for_inputs(Vec::new());
     let config = SqsConfig {
         queue_url: queue_url.clone(),
         wait_seconds: 1,
         max_empty_receives: Some(3),
-        visibility_timeout: 1,
+        visibility_timeout: 2,
+        takeover_seconds: 4,
     };
     let mut processor = pack_processor().await;
     let mut sink = JsonLinesSink::writer("test", Box::new(std::io::sink()));
@@ -145,10 +135,15 @@ async fn notifications_of_every_shape_land_in_the_lake_once() {
     )
     .await
     .unwrap();
-    assert_eq!(stats.deleted, 5, "{stats:?}");
-    assert!(stats.failed >= 1, "{stats:?}");
+    // Direct, SNS enveloped, SNS raw, EventBridge, CloudTrail SNS twice, and the test events
+    // the emulator sent when the notifications were configured.
+    assert!(stats.deleted >= 6, "{stats:?}");
+    assert_eq!(stats.failed, 1, "only the poison message fails: {stats:?}");
+    // Each object is read once; the two repeats are recognised and skipped.
+    assert_eq!(counters.sources_decoded.load(std::sync::atomic::Ordering::Relaxed), 4);
+    assert_eq!(counters.sources_already_applied.load(std::sync::atomic::Ordering::Relaxed), 2);
 
-    // The same three files read locally give the expected row count.
+    // The same four files read locally give the expected row count.
     let local_dir = tempfile::tempdir().unwrap();
     let local_inputs = tempfile::tempdir().unwrap();
     for file in &files {
@@ -165,38 +160,15 @@ async fn notifications_of_every_shape_land_in_the_lake_once() {
     )
     .await
     .unwrap();
-    let ctx = datafusion::prelude::SessionContext::new();
-    lake::table::register_events_table(&ctx, &location).await.unwrap();
-    let batches = ctx
-        .sql("SELECT count(*), count(DISTINCT eventid) FROM cloudtrail")
-        .await
-        .unwrap()
-        .collect()
-        .await
-        .unwrap();
-    let counts = |column: usize| {
-        batches[0]
-            .column(column)
-            .as_any()
-            .downcast_ref::<arrow::array::Int64Array>()
-            .unwrap()
-            .value(0)
-    };
-    assert_eq!(
-        counts(0) as u64,
-        local.events,
-        "every event once, the duplicate notification added nothing"
-    );
-    assert_eq!(counts(0), counts(1));
+    let (rows, distinct) = common::lake_counts(&location).await;
+    assert_eq!(rows as u64, local.events, "every event once, duplicates added nothing");
+    assert_eq!(rows, distinct);
 
     // The poison message was never deleted: after its receive count it is in the DLQ.
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
     let _ =
         client.receive_message().queue_url(&queue_url).wait_time_seconds(1).send().await.unwrap();
-    let dead =
-        client.receive_message().queue_url(&dlq_url).wait_time_seconds(2).send().await.unwrap();
-    let bodies: Vec<&str> = dead.messages().iter().filter_map(|m| m.body()).collect();
-    assert_eq!(bodies, ["this is not a notification"]);
+    assert_eq!(common::drain_bodies(&client, &dlq_url).await, ["this is not a notification"]);
 }
 
 /// While its work runs, a received message stays invisible past its visibility timeout; once

@@ -1,7 +1,8 @@
-//! JSON Lines alerts on stdout or in a file (appended).
+//! JSON Lines alerts on stdout or in a file (appended). Each alert is written with a single
+//! `write` of its whole line, so a process killed at any moment leaves whole lines only.
 
 use std::fs::OpenOptions;
-use std::io::{self, BufWriter, Write};
+use std::io::{self, Write};
 use std::path::Path;
 
 use super::AlertSink;
@@ -11,13 +12,13 @@ use crate::error::{PipelineError, Result};
 /// Writes one alert per line.
 pub struct JsonLinesSink {
     name: String,
-    out: BufWriter<Box<dyn Write + Send>>,
+    out: Box<dyn Write + Send>,
 }
 
 impl JsonLinesSink {
     /// Alerts on standard output.
     pub fn stdout() -> Self {
-        Self { name: "stdout".into(), out: BufWriter::new(Box::new(io::stdout())) }
+        Self { name: "stdout".into(), out: Box::new(io::stdout()) }
     }
 
     /// Alerts appended to a file (created if missing).
@@ -26,12 +27,12 @@ impl JsonLinesSink {
             OpenOptions::new().create(true).append(true).open(path).map_err(|source| {
                 PipelineError::Sink { sink: path.display().to_string(), source }
             })?;
-        Ok(Self { name: path.display().to_string(), out: BufWriter::new(Box::new(file)) })
+        Ok(Self { name: path.display().to_string(), out: Box::new(file) })
     }
 
     /// Alerts into any writer (tests, pipes).
     pub fn writer(name: &str, out: Box<dyn Write + Send>) -> Self {
-        Self { name: name.to_string(), out: BufWriter::new(out) }
+        Self { name: name.to_string(), out }
     }
 }
 
@@ -42,9 +43,10 @@ impl AlertSink for JsonLinesSink {
 
     fn send(&mut self, alert: &Alert) -> Result<()> {
         let failed = |source| PipelineError::Sink { sink: self.name.clone(), source };
-        serde_json::to_writer(&mut self.out, alert)
-            .map_err(|error| failed(io::Error::other(error)))?;
-        self.out.write_all(b"\n").map_err(failed)
+        let mut line =
+            serde_json::to_vec(alert).map_err(|error| failed(io::Error::other(error)))?;
+        line.push(b'\n');
+        self.out.write_all(&line).map_err(failed)
     }
 
     fn flush(&mut self) -> Result<()> {

@@ -39,30 +39,24 @@ impl Source {
         }
     }
 
-    /// The source's id: a hash of a file's bytes, or of an object's URI, ETag and size.
-    pub async fn content_id(&self) -> io::Result<String> {
+    /// Opens the source: its id (a hash of a file's bytes, or of an object's URI, ETag and
+    /// size) and a blocking reader of the decompressed content (gzip detected by its magic
+    /// bytes), to be read on a blocking thread.
+    pub async fn open(&self) -> io::Result<(String, Box<dyn Read + Send>)> {
         match self {
             Self::File(file) => {
                 let file = file.clone();
-                tokio::task::spawn_blocking(move || file.content_id())
+                tokio::task::spawn_blocking(move || Ok((file.content_id()?, file.open()?)))
                     .await
                     .map_err(io::Error::other)?
             }
-            Self::Object(object) => Ok(object.content_id()),
-        }
-    }
-
-    /// A blocking reader of the decompressed content (gzip detected by its magic bytes), to be
-    /// read on a blocking thread.
-    pub async fn open(&self) -> io::Result<Box<dyn Read + Send>> {
-        match self {
-            Self::File(file) => file.open(),
             Self::Object(object) => {
-                let body = object.open().await?;
+                let (id, body) = object.open().await?;
                 // The gzip sniff reads the first bytes: off the async runtime.
-                tokio::task::spawn_blocking(move || open_decompressed(body))
+                let reader = tokio::task::spawn_blocking(move || open_decompressed(body))
                     .await
-                    .map_err(io::Error::other)?
+                    .map_err(io::Error::other)??;
+                Ok((id, reader))
             }
         }
     }

@@ -1,18 +1,30 @@
 //! The production mode: SQS notifications announce CloudTrail objects; each is read from S3,
-//! processed, and its message deleted only once its rows are durable in the lake and its
-//! alerts are handed to the sink.
+//! processed, and its message deleted only once its rows are durable in the lake, the shared
+//! state is committed and its alerts are handed to the sink.
 //!
-//! Delivery: messages are received in batches (up to 10). After a batch's objects are
-//! processed, the lake writer flushes (rows durable, ledger committed), the sink flushes, the
-//! correlation state is checkpointed, and only then are the batch's messages deleted. A crash
-//! before the delete makes SQS redeliver: the ledger and the content-derived file names keep
-//! the lake's rows exactly once, and deterministic alert ids let sinks drop repeats. A message
-//! that cannot be understood is not deleted: it returns after its visibility timeout and the
-//! queue's redrive policy moves it to the dead-letter queue.
+//! A batch of up to 10 messages is one unit of work:
+//! 1. its objects are read (several at once), detected on and written to the lake, which then
+//!    flushes: rows durable, ledger entries committed;
+//! 2. the processing state (watermark, correlation windows, dedup periods) is committed to the
+//!    lake by compare-and-swap ([`crate::state`]) together with the batch's alerts as an
+//!    outbox. If another worker committed first, the state is reloaded and step 1 redone on
+//!    top of it (the lake part is then a ledger lookup), so every signal enters the shared
+//!    correlations exactly once however many workers share the queue;
+//! 3. the alerts are handed to the sink and flushed; the next commit clears them from the
+//!    outbox. If the worker dies between 2 and 3, another worker (or its restart) hands the
+//!    outbox alerts off once they are older than the takeover delay: no alert is lost, and
+//!    one may reach the sink twice only around a crash, with the same deterministic id;
+//! 4. the messages are deleted.
+//!
+//! A crash before step 4 makes SQS redeliver: the ledger and the per-source file names keep
+//! the lake's rows exactly once, and the correlations ignore signals they have already
+//! counted. A message that cannot be understood is not deleted: it returns after its
+//! visibility timeout and the queue's redrive policy moves it to the dead-letter queue.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use aws_sdk_sqs::Client;
+use aws_sdk_sqs::types::QueueAttributeName;
 use lake::{LakeLocation, LakeWriter};
 use object_store::ObjectMeta;
 use object_store::path::Path as ObjectPath;
@@ -20,11 +32,13 @@ use object_store::path::Path as ObjectPath;
 use super::Source;
 use super::notifications::{Notification, ObjectRef, parse_notification};
 use super::objects::ObjectSource;
+use crate::alert::{Alert, PendingAlert};
 use crate::error::{PipelineError, Result};
 use crate::internal_events::{Counters, InternalEvent};
-use crate::process::Processor;
-use crate::run::{RunConfig, process_source, save_checkpoint, send_all};
+use crate::process::{Checkpoint, Processor};
+use crate::run::{RunConfig, process_source, restore_or_seed, send_all, start_sources};
 use crate::sinks::AlertSink;
+use crate::state::{Commit, SharedState};
 
 /// Settings of the queue consumer.
 #[derive(Debug, Clone)]
@@ -33,11 +47,16 @@ pub struct SqsConfig {
     pub queue_url: String,
     /// Long-poll wait per receive, in seconds (0 to 20).
     pub wait_seconds: i32,
-    /// Stop after this many consecutive empty receives (`None`: run until stopped).
+    /// Drain mode: stop once this many consecutive receives came back empty and the queue
+    /// holds no message, in flight or not; everything still held is then emitted
+    /// (`None`: run until stopped, keeping open windows in the state).
     pub max_empty_receives: Option<u32>,
     /// Seconds a received batch stays invisible to other consumers; renewed every half of it
     /// while the batch is processed (heartbeat).
     pub visibility_timeout: i32,
+    /// Seconds after which alerts another worker committed but did not confirm handed off
+    /// are handed off by this one.
+    pub takeover_seconds: u64,
 }
 
 /// What the consumer did.
@@ -49,6 +68,8 @@ pub struct SqsStats {
     pub deleted: u64,
     /// Messages left for redelivery (unknown shapes, failures).
     pub failed: u64,
+    /// State commits lost to another worker (the batch was redone).
+    pub state_conflicts: u64,
 }
 
 /// The SQS client for `queue_url`, with credentials and region from the standard chain and
@@ -58,7 +79,111 @@ pub async fn client() -> Client {
     Client::new(&config)
 }
 
-/// Consumes the queue until `stop` resolves (or the empty-receive limit is reached).
+/// One worker's view of the shared state and its outbox.
+struct Worker<'a> {
+    run: &'a RunConfig,
+    location: &'a LakeLocation,
+    processor: &'a mut Processor,
+    counters: &'a Counters,
+    state: SharedState,
+    writer: LakeWriter,
+    /// This process, as the owner of outbox entries.
+    owner: String,
+    /// The outbox of the state last loaded or committed.
+    outbox: Vec<PendingAlert>,
+    /// Ids of this worker's outbox alerts it handed off, to clear at the next commit.
+    handed_off: HashSet<String>,
+    takeover_ms: i64,
+    stats: SqsStats,
+}
+
+impl Worker<'_> {
+    /// Processes `sources` on top of the shared state and commits; redone on top of the
+    /// newer state when another worker committed first. With `finish`, everything still
+    /// held is emitted too. Returns the alerts this worker must hand off.
+    async fn commit_batch(&mut self, sources: &[Source], finish: bool) -> Result<Vec<Alert>> {
+        let mut counters = self.counters;
+        let quiet = Counters::default();
+        loop {
+            let mut alerts = Vec::new();
+            let mut started = start_sources(sources.to_vec(), self.run);
+            while let Some(source) = futures::StreamExt::next(&mut started).await {
+                let ready = process_source(
+                    source?,
+                    self.location,
+                    self.processor,
+                    &mut self.writer,
+                    counters,
+                )
+                .await?;
+                alerts.extend(ready);
+            }
+            if finish {
+                alerts.extend(self.processor.finish());
+            }
+            self.writer.flush().await?;
+
+            let now = chrono::Utc::now().timestamp_millis();
+            let mut outbox: Vec<PendingAlert> = std::mem::take(&mut self.outbox);
+            outbox.retain(|pending| {
+                pending.owner != self.owner || !self.handed_off.contains(&pending.alert.alert_id)
+            });
+            let (taken, mut kept): (Vec<PendingAlert>, Vec<PendingAlert>) =
+                outbox.into_iter().partition(|pending| {
+                    pending.owner != self.owner && now - pending.committed_at_ms > self.takeover_ms
+                });
+            kept.extend(alerts.iter().map(|alert| PendingAlert {
+                owner: self.owner.clone(),
+                committed_at_ms: now,
+                alert: alert.clone(),
+            }));
+            let checkpoint = Checkpoint { outbox: kept, ..self.processor.checkpoint() };
+            match self.state.commit(&checkpoint).await? {
+                Commit::Committed => {
+                    self.outbox = checkpoint.outbox;
+                    self.handed_off.clear();
+                    for pending in &taken {
+                        tracing::warn!(
+                            alert = %pending.alert.alert_id,
+                            owner = %pending.owner,
+                            "handing off an alert whose worker did not confirm it"
+                        );
+                    }
+                    alerts.extend(taken.into_iter().map(|pending| pending.alert));
+                    return Ok(alerts);
+                }
+                Commit::Conflict => {
+                    self.stats.state_conflicts += 1;
+                    self.counters.emit(InternalEvent::StateConflict);
+                    let latest = self.state.load().await?.unwrap_or_default();
+                    self.outbox = latest.outbox.clone();
+                    self.processor.restore(latest);
+                    // The redo reads the same sources again: count them once.
+                    counters = &quiet;
+                }
+            }
+        }
+    }
+
+    /// Hands `alerts` to the sink; they leave the outbox at the next commit.
+    fn hand_off(&mut self, alerts: Vec<Alert>, sink: &mut dyn AlertSink) -> Result<()> {
+        let ids: Vec<String> = alerts.iter().map(|alert| alert.alert_id.clone()).collect();
+        send_all(alerts, sink, self.counters)?;
+        sink.flush()?;
+        self.handed_off.extend(ids);
+        Ok(())
+    }
+
+    /// Whether the outbox holds alerts of a presumably dead worker.
+    fn has_orphans(&self) -> bool {
+        let now = chrono::Utc::now().timestamp_millis();
+        self.outbox.iter().any(|pending| {
+            pending.owner != self.owner && now - pending.committed_at_ms > self.takeover_ms
+        })
+    }
+}
+
+/// Consumes the queue until `stop` resolves (or, in drain mode, the queue is empty).
 #[allow(clippy::too_many_arguments)]
 pub async fn consume(
     client: &Client,
@@ -70,10 +195,27 @@ pub async fn consume(
     counters: &Counters,
     stop: impl std::future::Future<Output = ()>,
 ) -> Result<SqsStats> {
-    let mut stats = SqsStats::default();
-    let mut writer = LakeWriter::new(location.clone(), run.writer.clone());
+    let mut state = SharedState::new(location);
+    let outbox = restore_or_seed(&mut state, location, processor)
+        .await?
+        .map(|checkpoint| checkpoint.outbox)
+        .unwrap_or_default();
+    let mut worker = Worker {
+        run,
+        location,
+        processor,
+        counters,
+        state,
+        writer: LakeWriter::new(location.clone(), run.writer.clone()),
+        owner: format!("{}-{}", hostname(), uuid_like()),
+        outbox,
+        handed_off: HashSet::new(),
+        takeover_ms: sqs.takeover_seconds as i64 * 1000,
+        stats: SqsStats::default(),
+    };
     let mut stores: HashMap<String, LakeLocation> = HashMap::new();
     let mut empty = 0;
+    let mut drained = false;
     tokio::pin!(stop);
     loop {
         let received = tokio::select! {
@@ -85,16 +227,27 @@ pub async fn consume(
                 .wait_time_seconds(sqs.wait_seconds)
                 .send() => received,
         };
-        let messages =
-            received.map_err(|error| queue_error("receive", error))?.messages.unwrap_or_default();
+        let messages = received
+            .map_err(|error| queue_error("receive", &sqs.queue_url, error))?
+            .messages
+            .unwrap_or_default();
         if messages.is_empty() {
+            if worker.has_orphans() {
+                let alerts = worker.commit_batch(&[], false).await?;
+                worker.hand_off(alerts, sink)?;
+            }
             empty += 1;
-            if sqs.max_empty_receives.is_some_and(|limit| empty >= limit) {
+            if sqs.max_empty_receives.is_some_and(|limit| empty >= limit)
+                && queue_is_empty(client, &sqs.queue_url).await?
+            {
+                drained = true;
                 break;
             }
             continue;
         }
         empty = 0;
+        counters.emit(InternalEvent::MessagesReceived { count: messages.len() as u64 });
+        worker.stats.received += messages.len() as u64;
         let receipts: Vec<String> =
             messages.iter().filter_map(|m| m.receipt_handle().map(str::to_string)).collect();
         let heartbeat = spawn_heartbeat(
@@ -103,24 +256,13 @@ pub async fn consume(
             receipts,
             sqs.visibility_timeout,
         );
+        let mut sources = Vec::new();
         let mut done = Vec::new();
-        for message in messages {
-            stats.received += 1;
-            let body = message.body().unwrap_or_default();
-            match parse_notification(body) {
+        for message in &messages {
+            match parse_notification(message.body().unwrap_or_default()) {
                 Ok(Notification::Objects(objects)) => {
                     for object in objects {
-                        let source = object_source(&mut stores, &object)?;
-                        process_source(
-                            &source,
-                            run,
-                            location,
-                            processor,
-                            &mut writer,
-                            sink,
-                            counters,
-                        )
-                        .await?;
+                        sources.push(object_source(&mut stores, &object)?);
                     }
                     done.extend(message.receipt_handle().map(str::to_string));
                 }
@@ -128,19 +270,20 @@ pub async fn consume(
                     done.extend(message.receipt_handle().map(str::to_string));
                 }
                 Err(error) => {
-                    stats.failed += 1;
-                    let reason =
-                        format!("message {}: {error}", message.message_id().unwrap_or("?"));
+                    worker.stats.failed += 1;
+                    let id = message.message_id().unwrap_or("?");
                     counters
-                        .emit(InternalEvent::SourceFailed { uri: &sqs.queue_url, reason: &reason });
+                        .emit(InternalEvent::MessageRejected { id, reason: &error.to_string() });
                 }
             }
         }
-        // Durable first, then acknowledged.
-        writer.flush().await?;
-        sink.flush()?;
-        save_checkpoint(location, processor).await?;
+        let work = async {
+            let alerts = worker.commit_batch(&sources, false).await?;
+            worker.hand_off(alerts, sink)
+        };
+        let outcome = work.await;
         heartbeat.abort();
+        outcome?;
         for receipt in done {
             client
                 .delete_message()
@@ -148,14 +291,49 @@ pub async fn consume(
                 .receipt_handle(receipt)
                 .send()
                 .await
-                .map_err(|error| queue_error("delete", error))?;
-            stats.deleted += 1;
+                .map_err(|error| queue_error("delete", &sqs.queue_url, error))?;
+            worker.stats.deleted += 1;
+            counters.emit(InternalEvent::MessageDeleted);
         }
     }
-    send_all(processor.finish(), sink, counters)?;
-    sink.flush()?;
-    writer.finish().await?;
-    Ok(stats)
+    // A last commit clears what was handed off; drained, it also emits everything held.
+    let alerts = worker.commit_batch(&[], drained).await?;
+    worker.hand_off(alerts, sink)?;
+    let alerts = worker.commit_batch(&[], false).await?;
+    worker.hand_off(alerts, sink)?;
+    worker.writer.finish().await?;
+    Ok(worker.stats)
+}
+
+/// Whether the queue holds no message at all, visible, in flight or delayed (as far as SQS's
+/// approximate counts tell).
+async fn queue_is_empty(client: &Client, queue_url: &str) -> Result<bool> {
+    let attributes = client
+        .get_queue_attributes()
+        .queue_url(queue_url)
+        .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+        .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+        .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesDelayed)
+        .send()
+        .await
+        .map_err(|error| queue_error("get-queue-attributes", queue_url, error))?;
+    Ok(attributes
+        .attributes()
+        .map(|values| values.values().all(|count| count == "0"))
+        .unwrap_or(true))
+}
+
+fn hostname() -> String {
+    std::env::var("HOSTNAME").unwrap_or_else(|_| "worker".to_string())
+}
+
+/// A process-unique token: pid, start time and a random-ish hash.
+fn uuid_like() -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_nanos();
+    format!("{}-{now:x}", std::process::id())
 }
 
 /// Keeps `receipts` invisible while their work runs: every half visibility timeout, their
@@ -204,11 +382,19 @@ fn object_source(stores: &mut HashMap<String, LakeLocation>, object: &ObjectRef)
     Ok(Source::Object(ObjectSource { store, meta, uri }))
 }
 
-fn queue_error(operation: &str, error: impl std::fmt::Display) -> PipelineError {
-    PipelineError::Input {
-        path: format!("sqs {operation}").into(),
-        source: std::io::Error::other(error.to_string()),
+fn queue_error(
+    operation: &'static str,
+    queue: &str,
+    error: impl std::error::Error,
+) -> PipelineError {
+    // The SDK's Display is terse ("service error"): keep the whole chain.
+    let mut reason = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        reason.push_str(&format!(": {cause}"));
+        source = cause.source();
     }
+    PipelineError::Queue { operation, queue: queue.to_string(), reason }
 }
 
 /// A `stop` future that resolves on SIGTERM or Ctrl-C.

@@ -1,0 +1,129 @@
+//! The processing state shared by every worker of a lake: watermark, correlation windows,
+//! dedup periods, recent immediate alerts and the alert outbox, kept as one JSON object at
+//! `_state/correlations.json` below the lake root.
+//!
+//! Workers update it by compare-and-swap: a commit is a conditional PUT (`If-Match` on the
+//! ETag last read or written, `If-None-Match: *` for the first one). A worker whose commit
+//! loses the race reloads the state and redoes its batch on top of it, so every signal enters
+//! the correlations exactly once, whichever worker read it. On stores without conditional
+//! updates (a local folder) the state is simply overwritten: one process owns such a lake.
+
+use lake::{LakeError, LakeLocation};
+use object_store::path::Path as ObjectPath;
+use object_store::{ObjectStoreExt, PutMode, PutPayload, UpdateVersion};
+
+use crate::error::Result;
+use crate::process::Checkpoint;
+
+/// Where the shared state lives, below the lake root.
+pub const STATE_PATH: &str = "_state/correlations.json";
+
+/// The outcome of [`SharedState::commit`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Commit {
+    /// The state is now the committed one.
+    Committed,
+    /// Another worker committed since the last load: reload and redo.
+    Conflict,
+}
+
+/// Handle on the shared state object, remembering the version last seen.
+#[derive(Debug)]
+pub struct SharedState {
+    location: LakeLocation,
+    path: ObjectPath,
+    /// Version last loaded or committed; `None` when the object did not exist then.
+    version: Option<UpdateVersion>,
+    /// False once the store has said it cannot update conditionally.
+    conditional: bool,
+}
+
+impl SharedState {
+    /// The state of the lake at `location` (nothing is read yet).
+    pub fn new(location: &LakeLocation) -> Self {
+        Self {
+            path: location.path(STATE_PATH),
+            location: location.clone(),
+            version: None,
+            conditional: true,
+        }
+    }
+
+    /// Reads the current state; `None` when there is none yet.
+    pub async fn load(&mut self) -> Result<Option<Checkpoint>> {
+        match self.location.store().get(&self.path).await {
+            Ok(found) => {
+                let version = UpdateVersion {
+                    e_tag: found.meta.e_tag.clone(),
+                    version: found.meta.version.clone(),
+                };
+                let bytes = found.bytes().await.map_err(|source| self.error(source))?;
+                let checkpoint = serde_json::from_slice(&bytes)
+                    .map_err(|source| LakeError::Json { path: self.path.to_string(), source })?;
+                self.version = Some(version);
+                Ok(Some(checkpoint))
+            }
+            Err(object_store::Error::NotFound { .. }) => {
+                self.version = None;
+                Ok(None)
+            }
+            Err(source) => Err(self.error(source).into()),
+        }
+    }
+
+    /// Writes `checkpoint` if nobody else committed since this handle's last load or commit.
+    pub async fn commit(&mut self, checkpoint: &Checkpoint) -> Result<Commit> {
+        let body = PutPayload::from(serde_json::to_vec(checkpoint).expect("state serialises"));
+        let mode = match (&self.version, self.conditional) {
+            (_, false) => PutMode::Overwrite,
+            (Some(version), true) => PutMode::Update(version.clone()),
+            (None, true) => PutMode::Create,
+        };
+        let written =
+            match self.location.store().put_opts(&self.path, body.clone(), mode.into()).await {
+                Err(object_store::Error::NotImplemented { .. }) => {
+                    self.conditional = false;
+                    self.location.store().put(&self.path, body).await
+                }
+                other => other,
+            };
+        match written {
+            Ok(result) => {
+                self.version = Some(UpdateVersion { e_tag: result.e_tag, version: result.version });
+                Ok(Commit::Committed)
+            }
+            Err(object_store::Error::Precondition { .. })
+            | Err(object_store::Error::AlreadyExists { .. }) => Ok(Commit::Conflict),
+            // S3 answers a conditional PUT on a deleted object with 404.
+            Err(object_store::Error::NotFound { .. }) => Ok(Commit::Conflict),
+            Err(source) => Err(self.error(source).into()),
+        }
+    }
+
+    fn error(&self, source: object_store::Error) -> LakeError {
+        LakeError::ObjectStore { path: self.path.to_string(), source }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_local_lake_overwrites_its_state() {
+        let dir = tempfile::tempdir().unwrap();
+        let location = LakeLocation::open(dir.path().to_str().unwrap()).unwrap();
+        let mut first = SharedState::new(&location);
+        assert!(first.load().await.unwrap().is_none());
+        let checkpoint = Checkpoint { max_event_ms: Some(7), ..Checkpoint::default() };
+        assert_eq!(first.commit(&checkpoint).await.unwrap(), Commit::Committed);
+        // The first commit was create-only: a second handle that never loaded conflicts.
+        let mut second = SharedState::new(&location);
+        assert_eq!(second.commit(&Checkpoint::default()).await.unwrap(), Commit::Conflict);
+        assert_eq!(second.load().await.unwrap().unwrap().max_event_ms, Some(7));
+        // Local folders cannot update conditionally: later commits overwrite.
+        let newer = Checkpoint { max_event_ms: Some(9), ..Checkpoint::default() };
+        assert_eq!(first.commit(&newer).await.unwrap(), Commit::Committed);
+        assert_eq!(second.load().await.unwrap().unwrap().max_event_ms, Some(9));
+    }
+}
