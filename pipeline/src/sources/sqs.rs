@@ -24,7 +24,7 @@
 use std::collections::{HashMap, HashSet};
 
 use aws_sdk_sqs::Client;
-use aws_sdk_sqs::types::QueueAttributeName;
+use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, QueueAttributeName};
 use lake::{LakeLocation, LakeWriter};
 use object_store::ObjectMeta;
 use object_store::path::Path as ObjectPath;
@@ -284,17 +284,7 @@ pub async fn consume(
         let outcome = work.await;
         heartbeat.abort();
         outcome?;
-        for receipt in done {
-            client
-                .delete_message()
-                .queue_url(&sqs.queue_url)
-                .receipt_handle(receipt)
-                .send()
-                .await
-                .map_err(|error| queue_error("delete", &sqs.queue_url, error))?;
-            worker.stats.deleted += 1;
-            counters.emit(InternalEvent::MessageDeleted);
-        }
+        worker.stats.deleted += delete_all(client, &sqs.queue_url, &done, counters).await?;
     }
     // A last commit clears what was handed off; drained, it also emits everything held.
     let alerts = worker.commit_batch(&[], drained).await?;
@@ -303,6 +293,49 @@ pub async fn consume(
     worker.hand_off(alerts, sink)?;
     worker.writer.finish().await?;
     Ok(worker.stats)
+}
+
+/// Deletes handled messages, ten per request. A message whose delete fails comes back after
+/// its visibility timeout and is then recognised as already applied. Returns how many went.
+async fn delete_all(
+    client: &Client,
+    queue_url: &str,
+    receipts: &[String],
+    counters: &Counters,
+) -> Result<u64> {
+    let mut deleted_total = 0;
+    for chunk in receipts.chunks(10) {
+        let entries = chunk
+            .iter()
+            .enumerate()
+            .map(|(index, receipt)| {
+                DeleteMessageBatchRequestEntry::builder()
+                    .id(index.to_string())
+                    .receipt_handle(receipt)
+                    .build()
+                    .expect("id and receipt handle are set")
+            })
+            .collect();
+        let deleted = client
+            .delete_message_batch()
+            .queue_url(queue_url)
+            .set_entries(Some(entries))
+            .send()
+            .await
+            .map_err(|error| queue_error("delete", queue_url, error))?;
+        for failure in deleted.failed() {
+            tracing::warn!(
+                code = failure.code(),
+                reason = failure.message().unwrap_or_default(),
+                "a handled message could not be deleted: it will be redelivered and skipped"
+            );
+        }
+        for _ in deleted.successful() {
+            counters.emit(InternalEvent::MessageDeleted);
+            deleted_total += 1;
+        }
+    }
+    Ok(deleted_total)
 }
 
 /// Whether the queue holds no message at all, visible, in flight or delayed (as far as SQS's
