@@ -179,6 +179,11 @@ async fn run(settings: pipeline::config::ResolvedRun) -> Result<ExitCode> {
         client.get_queue_attributes().queue_url(&sqs.queue_url).send().await.map_err(|error| {
             anyhow::anyhow!("queue {} is not reachable: {error}", sqs.queue_url)
         })?;
+        // Reading the shared state proves the lake reachable (and the credentials good).
+        pipeline::state::SharedState::new(&location)
+            .load()
+            .await
+            .with_context(|| format!("lake {} is not reachable", settings.lake))?;
         ops.ready.store(true, std::sync::atomic::Ordering::Relaxed);
         let stats = sqs::consume(
             &client,

@@ -285,3 +285,57 @@ async fn two_workers_on_one_queue_see_every_signal_once() {
     eprintln!("first: {}\nsecond: {}", setup.log("first"), setup.log("second"));
     setup.check(events, &alerts).await;
 }
+
+/// SIGTERM: the worker stops receiving, finishes and acknowledges what it holds, commits its
+/// state and exits 0; a later worker completes the queue exactly.
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the AWS emulator: run by scripts/test-all.sh"]
+async fn sigterm_finishes_in_flight_work_and_exits_cleanly() {
+    let corpus = corpus();
+    let (events, alerts) = expected(&corpus).await;
+    let setup = setup("term", &corpus, 1).await;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_trailhound"))
+        .args(["run", "--sqs-queue-url", &setup.queue_url, "--lake", &setup.lake()])
+        .args(["--alerts", setup.alerts().to_str().unwrap(), "--lateness", LATENESS])
+        .args(["--wait-seconds", "1", "--visibility-timeout", "30"])
+        .env("TRAILHOUND_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(setup.work.path().join("term.log")).unwrap())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(3));
+    let sent = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(sent.success());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "no exit after SIGTERM: {}", setup.log("term"));
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(status.success(), "exit after SIGTERM: {status}: {}", setup.log("term"));
+    let log = setup.log("term");
+    let deleted: u64 = log
+        .split_whitespace()
+        .find_map(|field| field.strip_prefix("messages_deleted="))
+        .and_then(|count| count.parse().ok())
+        .unwrap_or_else(|| panic!("no summary line: {log}"));
+    assert!(deleted > 0, "the worker was working when stopped: {log}");
+    // Nothing was left in flight: with a 30 s visibility timeout, a message received but not
+    // deleted would still be invisible now.
+    let in_flight = setup
+        .client
+        .get_queue_attributes()
+        .queue_url(&setup.queue_url)
+        .attribute_names(
+            aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesNotVisible,
+        )
+        .send()
+        .await
+        .unwrap();
+    let not_visible = in_flight.attributes().unwrap().values().next().unwrap().clone();
+    assert_eq!(not_visible, "0", "{}", setup.log("term"));
+    setup.finish(setup.worker("after"), "after");
+    setup.check(events, &alerts).await;
+}
