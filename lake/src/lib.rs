@@ -2,6 +2,7 @@
 //! `object_store`, the ingestion ledger, the quarantine, SQL functions and the lake as
 //! DataFusion tables.
 
+pub mod athena;
 pub mod error;
 pub mod functions;
 pub mod location;

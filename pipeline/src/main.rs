@@ -99,6 +99,18 @@ enum RulesCommand {
 enum LakeCommand {
     /// Print the lake schema as a Markdown table.
     Schema,
+    /// Print Athena's CREATE EXTERNAL TABLE for the lake's events, with partition projection.
+    Ddl {
+        /// The lake on S3: s3://bucket/prefix.
+        #[arg(long)]
+        lake: String,
+        /// Glue database to create the table in.
+        #[arg(long)]
+        database: Option<String>,
+        /// Table name.
+        #[arg(long, default_value = "cloudtrail")]
+        table: String,
+    },
 }
 
 fn load_pack_or_embedded(dir: Option<&PathBuf>) -> Result<RulePack> {
@@ -303,6 +315,11 @@ async fn execute(cli: Cli) -> Result<ExitCode> {
                     .with_context(|| format!("writing {}", path.display()))?;
                 eprintln!("trailhound: wrote {}", path.display());
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Lake { command: LakeCommand::Ddl { lake, database, table } } => {
+            anyhow::ensure!(lake.starts_with("s3://"), "--lake must be an s3:// URL for Athena");
+            print!("{}", lake::athena::events_ddl(&lake, database.as_deref(), &table));
             Ok(ExitCode::SUCCESS)
         }
         Command::Lake { command: LakeCommand::Schema } => {
