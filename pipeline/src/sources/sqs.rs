@@ -129,9 +129,7 @@ impl Worker<'_> {
                 pending.owner != self.owner || !self.handed_off.contains(&pending.alert.alert_id)
             });
             let (taken, mut kept): (Vec<PendingAlert>, Vec<PendingAlert>) =
-                outbox.into_iter().partition(|pending| {
-                    pending.owner != self.owner && now - pending.committed_at_ms > self.takeover_ms
-                });
+                outbox.into_iter().partition(|pending| self.is_orphan(pending, now));
             kept.extend(alerts.iter().map(|alert| PendingAlert {
                 owner: self.owner.clone(),
                 committed_at_ms: now,
@@ -177,9 +175,12 @@ impl Worker<'_> {
     /// Whether the outbox holds alerts of a presumably dead worker.
     fn has_orphans(&self) -> bool {
         let now = chrono::Utc::now().timestamp_millis();
-        self.outbox.iter().any(|pending| {
-            pending.owner != self.owner && now - pending.committed_at_ms > self.takeover_ms
-        })
+        self.outbox.iter().any(|pending| self.is_orphan(pending, now))
+    }
+
+    /// An outbox entry of another worker that has waited past the takeover delay.
+    fn is_orphan(&self, pending: &PendingAlert, now: i64) -> bool {
+        pending.owner != self.owner && now - pending.committed_at_ms > self.takeover_ms
     }
 }
 
@@ -360,7 +361,7 @@ fn hostname() -> String {
     std::env::var("HOSTNAME").unwrap_or_else(|_| "worker".to_string())
 }
 
-/// A process-unique token: pid, start time and a random-ish hash.
+/// A process-unique token: pid and start time in nanoseconds.
 fn uuid_like() -> String {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
