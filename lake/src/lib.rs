@@ -2,12 +2,14 @@
 //! `object_store`, the ingestion ledger, the quarantine, SQL functions and the lake as
 //! DataFusion tables.
 
+pub mod alerts;
 pub mod athena;
 pub mod error;
 pub mod functions;
 pub mod location;
 pub mod quarantine;
 pub mod record_json;
+pub mod scan;
 pub mod schema;
 pub mod table;
 pub mod writer;

@@ -13,6 +13,8 @@ use crate::error::{LakeError, Result};
 
 /// Folder (below the lake root) of the CloudTrail events table.
 pub const EVENTS_TABLE_DIR: &str = "cloudtrail";
+/// Folder (below the lake root) of the alerts table.
+pub const ALERTS_TABLE_DIR: &str = "alerts";
 /// Folder of the per-source ingestion ledger.
 pub const LEDGER_DIR: &str = "_ledger/sources";
 /// Folder of quarantined records.

@@ -79,8 +79,28 @@ impl Partition {
 
     /// The partition folder, relative to the table folder: `dt=YYYY-MM-DD/hour=HH`.
     pub fn folder(&self) -> String {
+        format!("dt={}/hour={:02}", self.date(), self.hour)
+    }
+
+    /// The hour of the day (UTC).
+    pub fn hour(&self) -> u8 {
+        self.hour
+    }
+
+    /// The partition a lake path lies in, from its `dt=YYYY-MM-DD/hour=HH` folders.
+    pub fn from_path(path: &str) -> Option<Self> {
+        let value =
+            |key: &str| path.split('/').find_map(|part| part.strip_prefix(key)?.strip_prefix('='));
+        let date = chrono::NaiveDate::parse_from_str(value("dt")?, "%Y-%m-%d").ok()?;
+        let hour: u8 = value("hour")?.parse().ok().filter(|hour| *hour < 24)?;
+        let days = date.signed_duration_since(chrono::NaiveDate::default()).num_days();
+        Some(Self { days, hour })
+    }
+
+    /// The `dt` value: the UTC date, `YYYY-MM-DD`.
+    pub fn date(&self) -> String {
         let day = DateTime::from_timestamp(self.days * 86_400, 0).unwrap_or_default();
-        format!("dt={:04}-{:02}-{:02}/hour={:02}", day.year(), day.month(), day.day(), self.hour)
+        format!("{:04}-{:02}-{:02}", day.year(), day.month(), day.day())
     }
 }
 
@@ -323,13 +343,8 @@ impl LakeWriter {
     ) -> Result<u64> {
         let path = self.location.path(relative);
         let parquet_error = |source| LakeError::Parquet { path: path.to_string(), source };
-        let properties = WriterProperties::builder()
-            .set_compression(Compression::ZSTD(
-                ZstdLevel::try_new(self.config.zstd_level).map_err(parquet_error)?,
-            ))
-            .set_statistics_enabled(EnabledStatistics::Page)
-            .set_max_row_group_row_count(Some(self.config.row_group_rows))
-            .build();
+        let properties =
+            parquet_properties(self.config.zstd_level, self.config.row_group_rows, &path)?;
         let object = BufWriter::new(self.location.store().clone(), path.clone());
         let mut writer = AsyncArrowWriter::try_new(object, self.schema.clone(), Some(properties))
             .map_err(parquet_error)?;
@@ -379,6 +394,22 @@ impl LakeWriter {
         }
         Ok(())
     }
+}
+
+/// The Parquet settings of every lake file: zstd, page statistics (so queries prune by
+/// event time within a file) and bounded row groups.
+pub(crate) fn parquet_properties(
+    zstd_level: i32,
+    row_group_rows: usize,
+    path: &object_store::path::Path,
+) -> Result<WriterProperties> {
+    let level = ZstdLevel::try_new(zstd_level)
+        .map_err(|source| LakeError::Parquet { path: path.to_string(), source })?;
+    Ok(WriterProperties::builder()
+        .set_compression(Compression::ZSTD(level))
+        .set_statistics_enabled(EnabledStatistics::Page)
+        .set_max_row_group_row_count(Some(row_group_rows))
+        .build())
 }
 
 /// Rows gathered at once when writing a sorted file.
@@ -445,6 +476,11 @@ mod tests {
         assert_eq!(partition.folder(), "dt=2025-03-09/hour=16");
         assert_eq!(Partition::of_millis(-1).folder(), "dt=1969-12-31/hour=23");
         assert_eq!(Partition::of_millis(0).folder(), "dt=1970-01-01/hour=00");
+        assert_eq!(
+            Partition::from_path("lake/cloudtrail/dt=2025-03-09/hour=16/part-1.parquet"),
+            Some(partition)
+        );
+        assert_eq!(Partition::from_path("cloudtrail/dt=2025-03-09/hour=24/x.parquet"), None);
     }
 
     #[test]

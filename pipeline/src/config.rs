@@ -48,6 +48,9 @@ pub struct RunSettings {
     /// Where alerts go: a file (appended) or - for stdout (default -).
     #[arg(long, env = "TRAILHOUND_ALERTS")]
     pub alerts: Option<String>,
+    /// Also write every alert to the lake's `alerts` table: true or false (default true).
+    #[arg(long, env = "TRAILHOUND_ALERTS_TABLE")]
+    pub alerts_table: Option<bool>,
     /// Rows per record batch (default 8192).
     #[arg(long, env = "TRAILHOUND_BATCH_ROWS")]
     pub batch_rows: Option<usize>,
@@ -85,6 +88,8 @@ pub struct ResolvedRun {
     pub rules: Option<PathBuf>,
     /// See [`RunSettings::alerts`].
     pub alerts: String,
+    /// See [`RunSettings::alerts_table`].
+    pub alerts_table: bool,
     /// See [`RunSettings::batch_rows`].
     pub batch_rows: usize,
     /// See [`RunSettings::lateness`].
@@ -116,6 +121,7 @@ impl RunSettings {
             lake: self.lake.or(fallback.lake),
             rules: self.rules.or(fallback.rules),
             alerts: self.alerts.or(fallback.alerts),
+            alerts_table: self.alerts_table.or(fallback.alerts_table),
             batch_rows: self.batch_rows.or(fallback.batch_rows),
             lateness: self.lateness.or(fallback.lateness),
             concurrency: self.concurrency.or(fallback.concurrency),
@@ -164,6 +170,7 @@ impl RunSettings {
             lake,
             rules: self.rules,
             alerts: self.alerts.unwrap_or_else(|| "-".to_string()),
+            alerts_table: self.alerts_table.unwrap_or(true),
             batch_rows,
             lateness: duration("lateness", self.lateness.as_deref().unwrap_or("15m"))?,
             concurrency,

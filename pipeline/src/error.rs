@@ -57,6 +57,22 @@ pub enum PipelineError {
     #[error("sqs {operation} on {queue}: {reason}")]
     Queue { operation: &'static str, queue: String, reason: String },
 
+    /// A query (hunting, backtest) failed to plan or to run.
+    #[error("{query}: {reason}")]
+    Query { query: String, reason: String },
+
+    /// A command-line argument is invalid.
+    #[error("{name}: {reason}")]
+    InvalidArgument { name: &'static str, reason: String },
+
+    /// Writing results failed.
+    #[error("writing {target}: {source}")]
+    Output {
+        target: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
+
     /// Writing alerts failed.
     #[error("alert sink '{sink}' failed: {source}")]
     Sink {

@@ -7,6 +7,7 @@ pub mod decode;
 pub mod detect;
 pub mod error;
 pub mod exceptions;
+pub mod hunt;
 pub mod internal_events;
 pub mod ops;
 pub mod process;

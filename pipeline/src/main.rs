@@ -13,11 +13,13 @@ use pipeline::detect::coverage;
 use pipeline::detect::testing::run_rule_tests;
 use pipeline::detect::{Rule, RulePack, embedded_pack, embedded_rules, load_pack, load_rules_dir};
 use pipeline::exceptions::ExceptionSet;
+use pipeline::hunt::{self, OutputFormat};
 use pipeline::ops::{self, OpsState};
 use pipeline::process::Processor;
 use pipeline::run::{RunConfig, run_files};
-use pipeline::sinks::AlertSink;
 use pipeline::sinks::jsonl::JsonLinesSink;
+use pipeline::sinks::lake_alerts::LakeAlertsSink;
+use pipeline::sinks::{AlertSink, Fanout};
 use pipeline::sources::sqs::{self, SqsConfig};
 
 /// trailhound: CloudTrail detection engine and data lake.
@@ -57,6 +59,32 @@ enum Command {
         #[command(subcommand)]
         command: RulesCommand,
     },
+    /// Read-only SQL over the lake: tables `cloudtrail` (partitions `dt`, `hour`) and `alerts`
+    /// (partition `dt`), with Athena's functions. Rows stream to stdout; a summary goes to
+    /// stderr.
+    Hunt {
+        /// Lake location: a folder, a file:// URL or s3://bucket/prefix.
+        #[arg(long, env = "TRAILHOUND_LAKE")]
+        lake: String,
+        /// Only events at or after this time: 2025-03-09T16:00:00Z, 2025-03-09, or 7d ago.
+        #[arg(long)]
+        from: Option<String>,
+        /// Only events before this time (same forms as --from).
+        #[arg(long)]
+        to: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "table")]
+        format: OutputFormat,
+        /// Read the query from this file instead of the argument.
+        #[arg(long, conflicts_with = "sql")]
+        file: Option<PathBuf>,
+        /// Progress line on stderr: auto (when stderr is a terminal), always or never.
+        #[arg(long, value_enum, default_value = "auto")]
+        progress: Progress,
+        /// The SQL query.
+        #[arg(required_unless_present = "file")]
+        sql: Option<String>,
+    },
     /// Lake utilities.
     Lake {
         #[command(subcommand)]
@@ -93,6 +121,14 @@ enum RulesCommand {
         #[arg(long)]
         layer: Option<PathBuf>,
     },
+}
+
+/// When to draw a progress line.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Progress {
+    Auto,
+    Always,
+    Never,
 }
 
 #[derive(Subcommand)]
@@ -161,10 +197,14 @@ async fn run(settings: pipeline::config::ResolvedRun) -> Result<ExitCode> {
     let exceptions = load_exceptions(settings.exceptions.as_ref(), &pack).await?;
     let mut processor = Processor::for_pack(pack, exceptions, settings.lateness).await?;
     let location = lake::LakeLocation::open(&settings.lake)?;
-    let mut sink: Box<dyn AlertSink> = match settings.alerts.as_str() {
+    let mut sinks: Vec<Box<dyn AlertSink>> = vec![match settings.alerts.as_str() {
         "-" => Box::new(JsonLinesSink::stdout()),
         path => Box::new(JsonLinesSink::file(std::path::Path::new(path))?),
-    };
+    }];
+    if settings.alerts_table {
+        sinks.push(Box::new(LakeAlertsSink::new(location.clone())));
+    }
+    let mut sink = Fanout::new(sinks);
     let config = RunConfig {
         inputs: settings.inputs,
         decode: DecodeConfig { batch_rows: settings.batch_rows, ..DecodeConfig::default() },
@@ -203,7 +243,7 @@ async fn run(settings: pipeline::config::ResolvedRun) -> Result<ExitCode> {
             &config,
             &location,
             &mut processor,
-            sink.as_mut(),
+            &mut sink,
             counters,
             sqs::shutdown_signal(),
         )
@@ -221,7 +261,7 @@ async fn run(settings: pipeline::config::ResolvedRun) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     ops.ready.store(true, std::sync::atomic::Ordering::Relaxed);
-    let summary = run_files(&config, &location, &mut processor, sink.as_mut(), counters)
+    let summary = run_files(&config, &location, &mut processor, &mut sink, counters)
         .await
         .context("the run stopped")?;
     eprintln!("trailhound: {}", summary.line());
@@ -315,6 +355,24 @@ async fn execute(cli: Cli) -> Result<ExitCode> {
                     .with_context(|| format!("writing {}", path.display()))?;
                 eprintln!("trailhound: wrote {}", path.display());
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Hunt { lake, from, to, format, file, progress, sql } => {
+            let sql = match (file, sql) {
+                (Some(path), _) => std::fs::read_to_string(&path)
+                    .with_context(|| format!("reading {}", path.display()))?,
+                (None, sql) => sql.unwrap_or_default(),
+            };
+            let range = hunt::time_range(from.as_deref(), to.as_deref())?;
+            let location = lake::LakeLocation::open(&lake)?;
+            let progress = match progress {
+                Progress::Auto => std::io::IsTerminal::is_terminal(&std::io::stderr()),
+                Progress::Always => true,
+                Progress::Never => false,
+            };
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            let summary = hunt::hunt(&location, range, &sql, format, &mut out, progress).await?;
+            eprintln!("trailhound: {}", summary.line());
             Ok(ExitCode::SUCCESS)
         }
         Command::Lake { command: LakeCommand::Ddl { lake, database, table } } => {

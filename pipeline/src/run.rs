@@ -121,15 +121,15 @@ pub async fn run_files(
     let mut sources = start_sources(discovered.sources.clone(), config);
     while let Some(started) = sources.next().await {
         let alerts = process_source(started?, location, processor, &mut writer, counters).await?;
-        send_all(alerts, sink, counters)?;
+        send_all(alerts, sink, counters).await?;
     }
     writer.flush().await?;
-    sink.flush()?;
+    sink.flush().await?;
     if state.commit(&processor.checkpoint()).await? == Commit::Conflict {
         return Err(PipelineError::StateConflict { lake: location.url().to_string() });
     }
-    send_all(processor.finish(), sink, counters)?;
-    sink.flush()?;
+    send_all(processor.finish(), sink, counters).await?;
+    sink.flush().await?;
     let lake = writer.finish().await?;
     let stats = processor.stats();
     Ok(RunSummary {
@@ -149,14 +149,14 @@ pub async fn run_files(
 }
 
 /// Hands alerts to the sink, counting each.
-pub(crate) fn send_all(
+pub(crate) async fn send_all(
     alerts: Vec<Alert>,
     sink: &mut dyn AlertSink,
     counters: &Counters,
 ) -> Result<()> {
     for alert in alerts {
         counters.emit(InternalEvent::AlertRaised { rule_id: &alert.rule_id });
-        if let Err(error) = sink.send(&alert) {
+        if let Err(error) = sink.send(&alert).await {
             counters
                 .emit(InternalEvent::SinkFailed { sink: sink.name(), reason: &error.to_string() });
             return Err(error);

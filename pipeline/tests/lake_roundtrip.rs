@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use arrow::datatypes::{DataType, Field};
 use datafusion::prelude::SessionContext;
 use lake::schema::cloudtrail_schema;
-use lake::table::register_events_table;
+use lake::table::LakeTables;
 use lake::{LakeLocation, LakeWriterConfig};
 use pipeline::alert::Alert;
 use pipeline::decode::DecodeConfig;
@@ -60,7 +60,7 @@ fn samples_config() -> RunConfig {
 async fn query_count(lake_dir: &Path, aggregate: &str, filter: &str) -> i64 {
     let ctx = SessionContext::new();
     let location = LakeLocation::open(lake_dir.to_str().unwrap()).unwrap();
-    register_events_table(&ctx, &location).await.unwrap();
+    LakeTables::new(location.clone()).register(&ctx).await.unwrap();
     let sql = format!("SELECT {aggregate} FROM cloudtrail {filter}");
     let batches = ctx.sql(&sql).await.unwrap().collect().await.unwrap();
     let column = batches[0].column(0).as_any();
@@ -82,7 +82,8 @@ async fn lake_reads_back_with_the_documented_schema_and_every_row() {
     assert!(!alerts.is_empty());
 
     let ctx = SessionContext::new();
-    register_events_table(&ctx, &LakeLocation::open(dir.path().to_str().unwrap()).unwrap())
+    LakeTables::new(LakeLocation::open(dir.path().to_str().unwrap()).unwrap())
+        .register(&ctx)
         .await
         .unwrap();
     let frame = ctx.sql("SELECT * FROM cloudtrail").await.unwrap();

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use datafusion::prelude::SessionContext;
 use lake::LakeLocation;
-use lake::table::register_events_table;
+use lake::table::LakeTables;
 use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStoreExt, PutPayload};
 use pipeline::detect::load_pack;
@@ -64,7 +64,7 @@ async fn cloudtrail_objects_in_s3_go_to_an_s3_lake() {
     assert_eq!(from_s3.alerts, local.alerts);
 
     let ctx = SessionContext::new();
-    register_events_table(&ctx, &LakeLocation::open(&lake_url).unwrap()).await.unwrap();
+    LakeTables::new(LakeLocation::open(&lake_url).unwrap()).register(&ctx).await.unwrap();
     let batches =
         ctx.sql("SELECT count(*) FROM cloudtrail").await.unwrap().collect().await.unwrap();
     let rows =

@@ -8,7 +8,7 @@ use arrow::compute::cast;
 use arrow::datatypes::{DataType, TimestampMillisecondType};
 use datafusion::prelude::SessionContext;
 use lake::LakeLocation;
-use lake::table::register_events_table;
+use lake::table::LakeTables;
 
 use super::{CorrelationEngine, CorrelationKind};
 use crate::detect::Rule;
@@ -41,7 +41,7 @@ pub async fn seed_new_terms_from_lake(
     }
     let ctx = SessionContext::new();
     lake::functions::register_all(&ctx);
-    register_events_table(&ctx, location).await?;
+    LakeTables::new(location.clone()).register(&ctx).await?;
     let mut seeded = 0;
     for (correlation_id, fields, sources) in targets {
         let failed =

@@ -36,12 +36,13 @@ impl JsonLinesSink {
     }
 }
 
+#[async_trait::async_trait]
 impl AlertSink for JsonLinesSink {
     fn name(&self) -> &str {
         &self.name
     }
 
-    fn send(&mut self, alert: &Alert) -> Result<()> {
+    async fn send(&mut self, alert: &Alert) -> Result<()> {
         let failed = |source| PipelineError::Sink { sink: self.name.clone(), source };
         let mut line =
             serde_json::to_vec(alert).map_err(|error| failed(io::Error::other(error)))?;
@@ -49,7 +50,7 @@ impl AlertSink for JsonLinesSink {
         self.out.write_all(&line).map_err(failed)
     }
 
-    fn flush(&mut self) -> Result<()> {
+    async fn flush(&mut self) -> Result<()> {
         self.out.flush().map_err(|source| PipelineError::Sink { sink: self.name.clone(), source })
     }
 }

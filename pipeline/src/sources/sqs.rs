@@ -164,10 +164,10 @@ impl Worker<'_> {
     }
 
     /// Hands `alerts` to the sink; they leave the outbox at the next commit.
-    fn hand_off(&mut self, alerts: Vec<Alert>, sink: &mut dyn AlertSink) -> Result<()> {
+    async fn hand_off(&mut self, alerts: Vec<Alert>, sink: &mut dyn AlertSink) -> Result<()> {
         let ids: Vec<String> = alerts.iter().map(|alert| alert.alert_id.clone()).collect();
-        send_all(alerts, sink, self.counters)?;
-        sink.flush()?;
+        send_all(alerts, sink, self.counters).await?;
+        sink.flush().await?;
         self.handed_off.extend(ids);
         Ok(())
     }
@@ -235,7 +235,7 @@ pub async fn consume(
         if messages.is_empty() {
             if worker.has_orphans() {
                 let alerts = worker.commit_batch(&[], false).await?;
-                worker.hand_off(alerts, sink)?;
+                worker.hand_off(alerts, sink).await?;
             }
             empty += 1;
             if sqs.max_empty_receives.is_some_and(|limit| empty >= limit)
@@ -280,7 +280,7 @@ pub async fn consume(
         }
         let work = async {
             let alerts = worker.commit_batch(&sources, false).await?;
-            worker.hand_off(alerts, sink)
+            worker.hand_off(alerts, sink).await
         };
         let outcome = work.await;
         heartbeat.abort();
@@ -289,9 +289,9 @@ pub async fn consume(
     }
     // A last commit clears what was handed off; drained, it also emits everything held.
     let alerts = worker.commit_batch(&[], drained).await?;
-    worker.hand_off(alerts, sink)?;
+    worker.hand_off(alerts, sink).await?;
     let alerts = worker.commit_batch(&[], false).await?;
-    worker.hand_off(alerts, sink)?;
+    worker.hand_off(alerts, sink).await?;
     worker.writer.finish().await?;
     Ok(worker.stats)
 }

@@ -174,7 +174,7 @@ pub async fn drain_bodies(client: &aws_sdk_sqs::Client, url: &str) -> Vec<String
 /// `SELECT count(*), count(DISTINCT eventid)` over the lake's events table.
 pub async fn lake_counts(location: &lake::LakeLocation) -> (i64, i64) {
     let ctx = datafusion::prelude::SessionContext::new();
-    lake::table::register_events_table(&ctx, location).await.unwrap();
+    lake::table::LakeTables::new(location.clone()).register(&ctx).await.unwrap();
     let batches = ctx
         .sql("SELECT count(*), count(DISTINCT eventid) FROM cloudtrail")
         .await
