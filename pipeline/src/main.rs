@@ -135,18 +135,24 @@ enum Progress {
 enum LakeCommand {
     /// Print the lake schema as a Markdown table.
     Schema,
-    /// Print Athena's CREATE EXTERNAL TABLE for the lake's events, with partition projection.
+    /// Print Athena's CREATE EXTERNAL TABLE statements for the lake's events and alerts, with
+    /// partition projection.
     Ddl {
         /// The lake on S3: s3://bucket/prefix.
         #[arg(long)]
         lake: String,
-        /// Glue database to create the table in.
+        /// Glue database to create the tables in.
         #[arg(long)]
         database: Option<String>,
-        /// Table name.
+        /// Name of the events table.
         #[arg(long, default_value = "cloudtrail")]
         table: String,
+        /// Name of the alerts table.
+        #[arg(long, default_value = "cloudtrail_alerts")]
+        alerts_table: String,
     },
+    /// Print both tables as Glue definitions (JSON), as the Terraform module reads them.
+    GlueSchema,
 }
 
 fn load_pack_or_embedded(dir: Option<&PathBuf>) -> Result<RulePack> {
@@ -375,9 +381,15 @@ async fn execute(cli: Cli) -> Result<ExitCode> {
             eprintln!("trailhound: {}", summary.line());
             Ok(ExitCode::SUCCESS)
         }
-        Command::Lake { command: LakeCommand::Ddl { lake, database, table } } => {
+        Command::Lake { command: LakeCommand::Ddl { lake, database, table, alerts_table } } => {
+            use lake::athena::{LakeTable, table_ddl};
             anyhow::ensure!(lake.starts_with("s3://"), "--lake must be an s3:// URL for Athena");
-            print!("{}", lake::athena::events_ddl(&lake, database.as_deref(), &table));
+            print!("{}", table_ddl(LakeTable::Events, &lake, database.as_deref(), &table));
+            print!("{}", table_ddl(LakeTable::Alerts, &lake, database.as_deref(), &alerts_table));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Lake { command: LakeCommand::GlueSchema } => {
+            println!("{}", serde_json::to_string_pretty(&lake::athena::glue_tables())?);
             Ok(ExitCode::SUCCESS)
         }
         Command::Lake { command: LakeCommand::Schema } => {

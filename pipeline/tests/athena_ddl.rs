@@ -5,13 +5,14 @@ use std::path::Path;
 
 use arrow::datatypes::DataType as ArrowType;
 use lake::LakeLocation;
-use lake::athena::events_ddl;
+use lake::athena::{LakeTable, glue_tables, table_ddl};
 use pipeline::detect::load_pack;
 use pipeline::exceptions::ExceptionSet;
 use pipeline::internal_events::Counters;
 use pipeline::process::{DEFAULT_LATENESS, Processor};
 use pipeline::run::{RunConfig, run_files};
-use pipeline::sinks::jsonl::JsonLinesSink;
+use pipeline::sinks::Fanout;
+use pipeline::sinks::lake_alerts::LakeAlertsSink;
 use sqlparser::ast::{DataType as SqlType, Statement, StructField};
 use sqlparser::dialect::SparkSqlDialect;
 use sqlparser::parser::Parser;
@@ -68,49 +69,34 @@ fn sql_text(data_type: &SqlType) -> String {
 #[tokio::test]
 async fn ddl_types_are_the_parquet_types() {
     let dir = tempfile::tempdir().unwrap();
+    let location = LakeLocation::open(dir.path().to_str().unwrap()).unwrap();
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let pack = load_pack(&root.join("sql-rules")).unwrap();
     let mut processor =
         Processor::for_pack(pack, ExceptionSet::empty(), DEFAULT_LATENESS).await.unwrap();
     run_files(
         &RunConfig::for_inputs(vec![root.join("samples/cloudtrail").display().to_string()]),
-        &LakeLocation::open(dir.path().to_str().unwrap()).unwrap(),
+        &location,
         &mut processor,
-        &mut JsonLinesSink::writer("test", Box::new(std::io::sink())),
+        &mut Fanout::new(vec![Box::new(LakeAlertsSink::new(location.clone()))]),
         &Counters::default(),
     )
     .await
     .unwrap();
-    let file = walkdir::WalkDir::new(dir.path().join("cloudtrail"))
-        .into_iter()
-        .map(|entry| entry.unwrap().into_path())
-        .find(|path| path.extension().is_some_and(|ext| ext == "parquet"))
-        .unwrap();
-    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
-        std::fs::File::open(&file).unwrap(),
-    )
-    .unwrap();
-    let written: Vec<(String, String)> = reader
-        .schema()
-        .fields()
-        .iter()
-        .map(|field| (field.name().clone(), arrow_text(field.data_type())))
-        .collect();
-
-    let ddl = events_ddl("s3://bucket/prefix", Some("security"), "cloudtrail");
-    let statements = Parser::parse_sql(&SparkSqlDialect {}, &ddl).unwrap();
-    let Statement::CreateTable(create) = &statements[0] else { panic!("{:?}", statements[0]) };
-    assert!(create.external);
-    assert_eq!(create.name.to_string(), "`security`.`cloudtrail`");
-    let declared: Vec<(String, String)> = create
-        .columns
-        .iter()
-        .map(|column| (column.name.value.clone(), sql_text(&column.data_type)))
-        .collect();
-    assert_eq!(declared.len(), written.len());
-    for (declared, written) in declared.iter().zip(&written) {
-        assert_eq!(declared, written);
-    }
+    let ddl = table_ddl(LakeTable::Events, "s3://bucket/prefix", Some("security"), "cloudtrail");
+    assert_eq!(
+        declared_types(&ddl, "`security`.`cloudtrail`"),
+        written_types(&dir.path().join("cloudtrail"))
+    );
+    let alerts_ddl = table_ddl(LakeTable::Alerts, "s3://bucket/prefix", None, "cloudtrail_alerts");
+    assert_eq!(
+        declared_types(&alerts_ddl, "`cloudtrail_alerts`"),
+        written_types(&dir.path().join("alerts"))
+    );
+    assert!(alerts_ddl.contains("PARTITIONED BY (`dt` string)"));
+    assert!(
+        alerts_ddl.contains("'storage.location.template'='s3://bucket/prefix/alerts/dt=${dt}/'")
+    );
     for property in [
         "'projection.enabled'='true'",
         "'projection.dt.type'='date'",
@@ -120,4 +106,55 @@ async fn ddl_types_are_the_parquet_types() {
         assert!(ddl.contains(property), "{property}");
     }
     assert!(ddl.contains("PARTITIONED BY (`dt` string, `hour` string)"));
+}
+
+/// Column names and types of the first Parquet file below `folder`.
+fn written_types(folder: &Path) -> Vec<(String, String)> {
+    let file = walkdir::WalkDir::new(folder)
+        .into_iter()
+        .map(|entry| entry.unwrap().into_path())
+        .find(|path| path.extension().is_some_and(|ext| ext == "parquet"))
+        .unwrap_or_else(|| panic!("no Parquet file in {}", folder.display()));
+    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
+        std::fs::File::open(&file).unwrap(),
+    )
+    .unwrap();
+    reader
+        .schema()
+        .fields()
+        .iter()
+        .map(|field| (field.name().clone(), arrow_text(field.data_type())))
+        .collect()
+}
+
+/// Column names and types a `CREATE EXTERNAL TABLE` declares, parsed as Hive (Spark) SQL.
+fn declared_types(ddl: &str, name: &str) -> Vec<(String, String)> {
+    let statements = Parser::parse_sql(&SparkSqlDialect {}, ddl).unwrap();
+    let Statement::CreateTable(create) = &statements[0] else { panic!("{:?}", statements[0]) };
+    assert!(create.external);
+    assert_eq!(create.name.to_string(), name);
+    create
+        .columns
+        .iter()
+        .map(|column| (column.name.value.clone(), sql_text(&column.data_type)))
+        .collect()
+}
+
+#[test]
+fn the_terraform_glue_schema_is_generated_from_the_lake_schema() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../terraform/schema/lake_tables.json");
+    let generated = serde_json::to_string_pretty(&glue_tables()).unwrap() + "\n";
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == generated,
+        "{} is stale: run `trailhound lake glue-schema > terraform/schema/lake_tables.json`",
+        path.display()
+    );
+    let tables = glue_tables();
+    let events = tables["events"]["columns"].as_array().unwrap();
+    assert_eq!(events.len(), lake::schema::cloudtrail_schema().fields().len());
+    assert_eq!(
+        tables["alerts"]["columns"].as_array().unwrap().len(),
+        lake::alerts::alerts_schema().fields().len()
+    );
 }
