@@ -4,6 +4,7 @@
 
 pub mod alerts;
 pub mod athena;
+pub mod compact;
 pub mod error;
 pub mod functions;
 pub mod location;

@@ -17,6 +17,8 @@ pub const EVENTS_TABLE_DIR: &str = "cloudtrail";
 pub const ALERTS_TABLE_DIR: &str = "alerts";
 /// Folder of the per-source ingestion ledger.
 pub const LEDGER_DIR: &str = "_ledger/sources";
+/// Folder of compaction journals: a compaction in progress, to finish after a crash.
+pub const COMPACTION_DIR: &str = "_compaction";
 /// Folder of quarantined records.
 pub const QUARANTINE_DIR: &str = "_quarantine";
 
@@ -95,6 +97,29 @@ impl LakeLocation {
             reason: "not an absolute path".into(),
         })?;
         Ok(Self { store: Arc::new(store), root: Path::default(), url })
+    }
+
+    /// The same lake reached through another store (a wrapper of this one): the root and URL
+    /// stay.
+    pub fn with_store(&self, store: Arc<dyn ObjectStore>) -> Self {
+        Self { store, root: self.root.clone(), url: self.url.clone() }
+    }
+
+    /// The path of a store object relative to the lake root (slash-separated).
+    pub fn relative(&self, path: &Path) -> String {
+        match path.prefix_match(&self.root) {
+            Some(parts) => {
+                parts.map(|part| part.as_ref().to_string()).collect::<Vec<_>>().join("/")
+            }
+            None => path.to_string(),
+        }
+    }
+
+    /// URL of an object below the lake root.
+    pub fn object_url(&self, relative: &str) -> Url {
+        let mut url = self.url.clone();
+        url.set_path(&format!("{}{}", self.url.path(), relative.trim_start_matches('/')));
+        url
     }
 
     /// The object store holding the lake.

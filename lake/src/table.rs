@@ -76,6 +76,31 @@ impl TimeRange {
     }
 }
 
+/// Lets `ctx` read the lake's files by their URLs, counting the bytes read into `counter`.
+pub(crate) fn register_store(
+    ctx: &SessionContext,
+    location: &LakeLocation,
+    counter: Option<Arc<AtomicU64>>,
+) {
+    let local = location.url().scheme() == "file";
+    let store: Arc<dyn ObjectStore> = if local {
+        // DataFusion addresses local files by absolute path, from the file system root.
+        Arc::new(LocalFileSystem::new())
+    } else {
+        location.store().clone()
+    };
+    let store = match counter {
+        Some(counter) => Arc::new(CountingStore::new(store, counter)),
+        None => store,
+    };
+    let store_url = if local {
+        url::Url::parse("file:///").expect("a valid URL")
+    } else {
+        location.url().clone()
+    };
+    ctx.register_object_store(&store_url, store);
+}
+
 /// Registers the lake's tables on a session: build with [`LakeTables::new`], bound with
 /// [`LakeTables::range`], then [`LakeTables::register`].
 pub struct LakeTables {
@@ -104,23 +129,7 @@ impl LakeTables {
 
     /// Registers `cloudtrail` (partitions `dt`, `hour`) and `alerts` (partition `dt`).
     pub async fn register(&self, ctx: &SessionContext) -> Result<()> {
-        let local = self.location.url().scheme() == "file";
-        let store: Arc<dyn ObjectStore> = if local {
-            // DataFusion addresses local files by absolute path, from the file system root.
-            Arc::new(LocalFileSystem::new())
-        } else {
-            self.location.store().clone()
-        };
-        let store = match &self.scanned_bytes {
-            Some(counter) => Arc::new(CountingStore::new(store, counter.clone())),
-            None => store,
-        };
-        let store_url = if local {
-            url::Url::parse("file:///").expect("a valid URL")
-        } else {
-            self.location.url().clone()
-        };
-        ctx.register_object_store(&store_url, store);
+        register_store(ctx, &self.location, self.scanned_bytes.clone());
         self.register_table(ctx, EVENTS_TABLE, EVENTS_TABLE_DIR, cloudtrail_schema(), true).await?;
         self.register_table(ctx, ALERTS_TABLE, ALERTS_TABLE_DIR, alerts_schema(), false).await
     }

@@ -82,6 +82,11 @@ impl Partition {
         format!("dt={}/hour={:02}", self.date(), self.hour)
     }
 
+    /// The first instant of the partition, ms since the epoch.
+    pub fn start_millis(&self) -> i64 {
+        (self.days * 24 + i64::from(self.hour)) * 3_600_000
+    }
+
     /// The hour of the day (UTC).
     pub fn hour(&self) -> u8 {
         self.hour

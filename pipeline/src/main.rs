@@ -153,6 +153,36 @@ enum LakeCommand {
     },
     /// Print both tables as Glue definitions (JSON), as the Terraform module reads them.
     GlueSchema,
+    /// Merge the small files of closed partitions (events and alerts) into files near the
+    /// target size, sorted by event time. Crash-safe: re-run it after any failure.
+    Compact {
+        /// Lake location: a folder, a file:// URL or s3://bucket/prefix.
+        #[arg(long, env = "TRAILHOUND_LAKE")]
+        lake: String,
+        /// A partition is closed this long after its end: 30m, 2h, 1d.
+        #[arg(long, default_value = "2h")]
+        older_than: String,
+        /// Size merged files aim at: 128MB, 1GB, 512KB.
+        #[arg(long, default_value = "128MB")]
+        target_size: String,
+    },
+}
+
+/// A size such as 128MB, 1GB, 512KB or a number of bytes (units are powers of 1024).
+fn parse_size(text: &str) -> Result<u64> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number.parse().context("expected a number followed by KB, MB or GB")?;
+    let scale = match unit.trim().to_ascii_uppercase().as_str() {
+        "" | "B" => 1,
+        "KB" | "K" => 1 << 10,
+        "MB" | "M" => 1 << 20,
+        "GB" | "G" => 1 << 30,
+        other => anyhow::bail!("unknown unit '{other}' (use KB, MB or GB)"),
+    };
+    anyhow::ensure!(number > 0, "must be more than zero");
+    Ok(number * scale)
 }
 
 fn load_pack_or_embedded(dir: Option<&PathBuf>) -> Result<RulePack> {
@@ -386,6 +416,27 @@ async fn execute(cli: Cli) -> Result<ExitCode> {
             anyhow::ensure!(lake.starts_with("s3://"), "--lake must be an s3:// URL for Athena");
             print!("{}", table_ddl(LakeTable::Events, &lake, database.as_deref(), &table));
             print!("{}", table_ddl(LakeTable::Alerts, &lake, database.as_deref(), &alerts_table));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Lake { command: LakeCommand::Compact { lake, older_than, target_size } } => {
+            let config = lake::compact::CompactConfig {
+                older_than: pipeline::detect::rule::parse_duration(&older_than)
+                    .map_err(|reason| anyhow::anyhow!("--older-than: {reason}"))?,
+                target_bytes: parse_size(&target_size)
+                    .with_context(|| format!("--target-size '{target_size}'"))?,
+                ..lake::compact::CompactConfig::default()
+            };
+            let compaction =
+                lake::compact::Compaction::new(lake::LakeLocation::open(&lake)?, config);
+            let stats = compaction.execute(chrono::Utc::now().timestamp_millis()).await?;
+            eprintln!(
+                "trailhound: merges={} resumed={} files_merged={} rows={} ledger_entries_updated={}",
+                stats.merges,
+                stats.resumed,
+                stats.files_merged,
+                stats.rows,
+                stats.ledger_entries_updated
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Lake { command: LakeCommand::GlueSchema } => {
