@@ -1,6 +1,7 @@
 //! trailhound's streaming pipeline: sources, decoding, detection, alerts and sinks.
 
 pub mod alert;
+pub mod backtest;
 pub mod config;
 pub mod correlate;
 pub mod decode;

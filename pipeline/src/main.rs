@@ -1,6 +1,7 @@
 //! The `trailhound` command line.
 
 use std::collections::HashMap;
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -84,6 +85,40 @@ enum Command {
         /// The SQL query.
         #[arg(required_unless_present = "file")]
         sql: Option<String>,
+    },
+    /// Replay the lake through the rules in event-time order, exactly as streaming would
+    /// (detections, exceptions, dedup, correlations). Alerts go out as JSON Lines, the fires
+    /// per rule and events/s to stderr; no sink receives anything.
+    Backtest {
+        /// Lake location: a folder, a file:// URL or s3://bucket/prefix.
+        #[arg(long, env = "TRAILHOUND_LAKE")]
+        lake: String,
+        /// Rules folder; without it, the built-in pack.
+        #[arg(long)]
+        rules: Option<PathBuf>,
+        /// Only report this rule id (repeatable). Every rule still runs, so correlations
+        /// still see their signals.
+        #[arg(long = "rule")]
+        rule: Vec<String>,
+        /// Replay events at or after this time: 2025-03-09T16:00:00Z, 2025-03-09, or 30d ago.
+        #[arg(long)]
+        from: Option<String>,
+        /// Replay events before this time.
+        #[arg(long)]
+        to: Option<String>,
+        /// Another rules folder, replayed over the same events: prints the per-rule
+        /// difference.
+        #[arg(long)]
+        compare: Option<PathBuf>,
+        /// Exceptions file, as for `run`.
+        #[arg(long)]
+        exceptions: Option<PathBuf>,
+        /// Where alerts go as JSON Lines: a file, or - for stdout.
+        #[arg(long, default_value = "-")]
+        alerts: String,
+        /// Watermark lateness, as for `run`.
+        #[arg(long, default_value = "15m")]
+        lateness: String,
     },
     /// Lake utilities.
     Lake {
@@ -390,6 +425,67 @@ async fn execute(cli: Cli) -> Result<ExitCode> {
                 std::fs::write(&path, text)
                     .with_context(|| format!("writing {}", path.display()))?;
                 eprintln!("trailhound: wrote {}", path.display());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Backtest {
+            lake,
+            rules,
+            rule,
+            from,
+            to,
+            compare,
+            exceptions,
+            alerts,
+            lateness,
+        } => {
+            let range = hunt::time_range(from.as_deref(), to.as_deref())?;
+            let lateness = pipeline::detect::rule::parse_duration(&lateness)
+                .map_err(|reason| anyhow::anyhow!("--lateness: {reason}"))?;
+            let mut processors = Vec::new();
+            let mut known = std::collections::BTreeSet::new();
+            for dir in std::iter::once(rules.as_ref()).chain(compare.as_ref().map(Some)) {
+                let pack = load_pack_or_embedded(dir)?;
+                known.extend(pack.detections.iter().map(|rule| rule.meta.id.clone()));
+                known.extend(pack.correlations.iter().map(|rule| rule.meta.id.clone()));
+                let exceptions = load_exceptions(exceptions.as_ref(), &pack).await?;
+                processors.push(Processor::for_pack(pack, exceptions, lateness).await?);
+            }
+            let selected: std::collections::BTreeSet<String> = rule.into_iter().collect();
+            if let Some(unknown) = selected.iter().find(|id| !known.contains(*id)) {
+                anyhow::bail!("--rule {unknown}: no such rule is loaded");
+            }
+            let location = lake::LakeLocation::open(&lake)?;
+            let report =
+                pipeline::backtest::backtest(&location, range, &mut processors, &selected).await?;
+            let mut out: Box<dyn std::io::Write> = match alerts.as_str() {
+                "-" => Box::new(std::io::stdout().lock()),
+                path => Box::new(
+                    std::fs::File::create(path).with_context(|| format!("creating {path}"))?,
+                ),
+            };
+            for alert in &report.results[0].alerts {
+                serde_json::to_writer(&mut out, alert)?;
+                writeln!(out)?;
+            }
+            out.flush()?;
+            eprintln!(
+                "trailhound: replayed {} events in {} hour partitions in {:.2} s ({:.0} events/s)",
+                report.events,
+                report.partitions,
+                report.elapsed.as_secs_f64(),
+                report.events_per_second()
+            );
+            match report.results.get(1) {
+                Some(other) => {
+                    eprint!("{}", pipeline::backtest::comparison(&report.results[0], other))
+                }
+                None => {
+                    eprintln!("rule\tfires");
+                    for (rule, fires) in &report.results[0].fires {
+                        eprintln!("{rule}\t{fires}");
+                    }
+                }
             }
             Ok(ExitCode::SUCCESS)
         }
