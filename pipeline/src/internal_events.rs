@@ -29,6 +29,10 @@ pub enum InternalEvent<'a> {
     BatchProcessed { rows: u64, newest_event_ms: Option<i64>, elapsed: Duration },
     /// A sink refused an alert.
     SinkFailed { sink: &'a str, reason: &'a str },
+    /// A sink's receiver confirmed an alert, after `retries` retries.
+    SinkDelivered { sink: &'a str, retries: u32 },
+    /// A sink's receiver refused an alert for good: it went to the dead-letter folder.
+    SinkDeadLettered { sink: &'a str, alert_id: &'a str, reason: &'a str },
     /// SQS messages were received.
     MessagesReceived { count: u64 },
     /// An SQS message was deleted once its work was durable.
@@ -76,6 +80,12 @@ pub struct Counters {
     pub newest_event_ms: AtomicI64,
     /// Sink failures, by sink.
     pub sink_failures: Mutex<BTreeMap<String, u64>>,
+    /// Alerts confirmed, by sink.
+    pub sink_sent: Mutex<BTreeMap<String, u64>>,
+    /// Delivery retries, by sink.
+    pub sink_retries: Mutex<BTreeMap<String, u64>>,
+    /// Alerts dead-lettered, by sink.
+    pub sink_dead_lettered: Mutex<BTreeMap<String, u64>>,
     /// SQS messages received.
     pub messages_received: AtomicU64,
     /// SQS messages deleted.
@@ -153,6 +163,28 @@ impl Counters {
                 tracing::error!(sink, reason, "alert sink failed");
                 *self
                     .sink_failures
+                    .lock()
+                    .expect("counter lock")
+                    .entry(sink.to_string())
+                    .or_default() += 1;
+            }
+            InternalEvent::SinkDelivered { sink, retries } => {
+                tracing::debug!(sink, retries, "alert delivered");
+                let bump = |map: &Mutex<BTreeMap<String, u64>>, by: u64| {
+                    *map.lock().expect("counter lock").entry(sink.to_string()).or_default() += by;
+                };
+                bump(&self.sink_sent, 1);
+                bump(&self.sink_retries, u64::from(retries));
+            }
+            InternalEvent::SinkDeadLettered { sink, alert_id, reason } => {
+                tracing::error!(
+                    sink,
+                    alert = alert_id,
+                    reason,
+                    "alert refused for good: dead-lettered"
+                );
+                *self
+                    .sink_dead_lettered
                     .lock()
                     .expect("counter lock")
                     .entry(sink.to_string())

@@ -178,19 +178,29 @@ pub fn metrics(counters: &Counters) -> String {
             .map(|(k, v)| (k.clone(), *v))
             .collect::<Vec<_>>(),
     );
-    labelled(
-        &mut out,
-        "trailhound_sink_failures_total",
-        "Alerts a sink refused, by sink.",
-        "sink",
-        &counters
-            .sink_failures
-            .lock()
-            .expect("counter lock")
-            .iter()
-            .map(|(k, v)| (k.clone(), *v))
-            .collect::<Vec<_>>(),
-    );
+    let by_sink = |map: &std::sync::Mutex<std::collections::BTreeMap<String, u64>>| {
+        map.lock().expect("counter lock").iter().map(|(k, v)| (k.clone(), *v)).collect::<Vec<_>>()
+    };
+    for (name, help, map) in [
+        (
+            "trailhound_sink_failures_total",
+            "Alert hand-offs a sink failed, by sink.",
+            &counters.sink_failures,
+        ),
+        (
+            "trailhound_sink_sent_total",
+            "Alerts a sink's receiver confirmed, by sink.",
+            &counters.sink_sent,
+        ),
+        ("trailhound_sink_retries_total", "Delivery retries, by sink.", &counters.sink_retries),
+        (
+            "trailhound_sink_dead_lettered_total",
+            "Alerts refused for good and dead-lettered, by sink.",
+            &counters.sink_dead_lettered,
+        ),
+    ] {
+        labelled(&mut out, name, help, "sink", &by_sink(map));
+    }
     out
 }
 

@@ -1,5 +1,8 @@
 //! Alert sinks: where alerts go.
 
+pub mod formats;
+pub mod http;
+pub mod http_sink;
 pub mod jsonl;
 pub mod lake_alerts;
 
