@@ -33,6 +33,8 @@ pub enum InternalEvent<'a> {
     SinkDelivered { sink: &'a str, retries: u32 },
     /// A sink's receiver refused an alert for good: it went to the dead-letter folder.
     SinkDeadLettered { sink: &'a str, alert_id: &'a str, reason: &'a str },
+    /// After a flush, `depth` alerts wait in a sink's outbox.
+    SinkQueueDepth { sink: &'a str, depth: u64 },
     /// SQS messages were received.
     MessagesReceived { count: u64 },
     /// An SQS message was deleted once its work was durable.
@@ -86,6 +88,8 @@ pub struct Counters {
     pub sink_retries: Mutex<BTreeMap<String, u64>>,
     /// Alerts dead-lettered, by sink.
     pub sink_dead_lettered: Mutex<BTreeMap<String, u64>>,
+    /// Alerts waiting in each sink's outbox after its last flush.
+    pub sink_queue_depth: Mutex<BTreeMap<String, u64>>,
     /// SQS messages received.
     pub messages_received: AtomicU64,
     /// SQS messages deleted.
@@ -189,6 +193,12 @@ impl Counters {
                     .expect("counter lock")
                     .entry(sink.to_string())
                     .or_default() += 1;
+            }
+            InternalEvent::SinkQueueDepth { sink, depth } => {
+                if depth > 0 {
+                    tracing::warn!(sink, depth, "alerts wait in the sink's outbox");
+                }
+                self.sink_queue_depth.lock().expect("counter lock").insert(sink.to_string(), depth);
             }
             InternalEvent::MessagesReceived { count } => {
                 tracing::debug!(count, "messages received");

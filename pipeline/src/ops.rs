@@ -201,6 +201,13 @@ pub fn metrics(counters: &Counters) -> String {
     ] {
         labelled(&mut out, name, help, "sink", &by_sink(map));
     }
+    let _ = write!(
+        out,
+        "# HELP trailhound_sink_queue_depth Alerts waiting in a sink's outbox.\n# TYPE trailhound_sink_queue_depth gauge\n"
+    );
+    for (sink, depth) in by_sink(&counters.sink_queue_depth) {
+        let _ = writeln!(out, "trailhound_sink_queue_depth{{sink=\"{sink}\"}} {depth}");
+    }
     out
 }
 

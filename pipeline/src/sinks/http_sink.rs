@@ -1,22 +1,10 @@
-//! The webhook, Slack and PagerDuty sinks: alerts handed to the sink are POSTed on flush,
-//! with retries; an alert the receiver refuses for good goes to the dead-letter folder
-//! `_dead_letter/<sink>/<alert id>.json` in the lake, with the response.
+//! Delivery over HTTP for the webhook, Slack and PagerDuty sinks: the request each sends,
+//! posted with retries.
 
-use std::sync::Arc;
-
-use lake::LakeLocation;
-use object_store::{ObjectStoreExt, PutPayload};
-use serde_json::json;
-
-use super::AlertSink;
+use super::durable::Deliver;
 use super::formats::{pagerduty_body, signature, slack_body, webhook_body};
 use super::http::{Delivery, HttpTarget, RetryPolicy, post_with_retries};
 use crate::alert::Alert;
-use crate::error::{PipelineError, Result};
-use crate::internal_events::{Counters, InternalEvent};
-
-/// Folder of alerts a receiver refused for good.
-pub const DEAD_LETTER_DIR: &str = "_dead_letter";
 
 /// A secret (HMAC key, routing key, webhook URL) that never appears in logs or errors.
 #[derive(Clone, PartialEq)]
@@ -43,8 +31,8 @@ impl std::fmt::Debug for Secret {
 /// What an HTTP sink sends.
 #[derive(Debug, Clone)]
 pub enum HttpKind {
-    /// The alert JSON, with custom headers and, with a secret, an HMAC-SHA256 signature in
-    /// `X-Trailhound-Signature`.
+    /// The alert JSON, with custom headers and, with a secret, an HMAC-SHA256 signature of
+    /// the body in `X-Trailhound-Signature`.
     Webhook { headers: Vec<(String, String)>, secret: Option<Secret> },
     /// A Slack Block Kit message to an incoming webhook.
     Slack,
@@ -52,36 +40,17 @@ pub enum HttpKind {
     PagerDuty { routing_key: Secret },
 }
 
-/// Delivers alerts over HTTP.
-pub struct HttpSink {
-    name: String,
+/// Posts alerts to one receiver.
+pub struct HttpDeliverer {
     kind: HttpKind,
     target: HttpTarget,
     retry: RetryPolicy,
-    dead_letters: LakeLocation,
-    counters: Arc<Counters>,
-    pending: Vec<Alert>,
 }
 
-impl HttpSink {
-    /// A sink named `name` posting to `target`; refused alerts go below `dead_letters`.
-    pub fn new(
-        name: &str,
-        kind: HttpKind,
-        target: HttpTarget,
-        retry: RetryPolicy,
-        dead_letters: LakeLocation,
-        counters: Arc<Counters>,
-    ) -> Self {
-        Self {
-            name: name.to_string(),
-            kind,
-            target,
-            retry,
-            dead_letters,
-            counters,
-            pending: Vec::new(),
-        }
+impl HttpDeliverer {
+    /// Posts `kind` requests to `target`, retrying by `retry`.
+    pub fn new(kind: HttpKind, target: HttpTarget, retry: RetryPolicy) -> Self {
+        Self { kind, target, retry }
     }
 
     fn request(&self, alert: &Alert) -> (Vec<u8>, Vec<(String, String)>) {
@@ -106,72 +75,24 @@ impl HttpSink {
         };
         (body, headers)
     }
-
-    async fn dead_letter(&self, alert: &Alert, status: Option<u16>, reason: &str) -> Result<()> {
-        let path = self
-            .dead_letters
-            .path(&format!("{DEAD_LETTER_DIR}/{}/{}.json", self.name, alert.alert_id));
-        let body = json!({
-            "sink": self.name,
-            "status": status,
-            "reason": reason,
-            "at": chrono::Utc::now().to_rfc3339(),
-            "alert": alert,
-        });
-        self.dead_letters
-            .store()
-            .put(&path, PutPayload::from(serde_json::to_vec_pretty(&body).expect("JSON")))
-            .await
-            .map_err(|source| lake::LakeError::ObjectStore { path: path.to_string(), source })?;
-        self.counters.emit(InternalEvent::SinkDeadLettered {
-            sink: &self.name,
-            alert_id: &alert.alert_id,
-            reason,
-        });
-        Ok(())
-    }
 }
 
 #[async_trait::async_trait]
-impl AlertSink for HttpSink {
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    async fn send(&mut self, alert: &Alert) -> Result<()> {
-        self.pending.push(alert.clone());
-        Ok(())
-    }
-
-    /// Delivers every pending alert. An alert still failing after all retries stays
-    /// pending and fails the flush, so the caller keeps it (nothing is lost).
-    async fn flush(&mut self) -> Result<()> {
-        while let Some(alert) = self.pending.first().cloned() {
-            let (body, headers) = self.request(&alert);
-            let outcome = post_with_retries(&self.target, &self.retry, &body, &headers).await;
-            match outcome.delivery {
-                Delivery::Delivered => {
-                    self.counters.emit(InternalEvent::SinkDelivered {
-                        sink: &self.name,
-                        retries: outcome.retries,
-                    });
-                }
-                Delivery::Rejected { status, reason } => {
-                    self.dead_letter(&alert, status, &reason).await?;
-                }
-                Delivery::Retry { reason, .. } => {
-                    return Err(PipelineError::Sink {
-                        sink: self.name.clone(),
-                        source: std::io::Error::other(format!(
-                            "{} unreachable after {} attempts: {reason}",
-                            self.target.host(),
-                            outcome.retries + 1
-                        )),
-                    });
-                }
-            }
-            self.pending.remove(0);
-        }
-        Ok(())
+impl Deliver for HttpDeliverer {
+    async fn deliver(&self, alert: &Alert) -> (Delivery, u32) {
+        let (body, headers) = self.request(alert);
+        let outcome = post_with_retries(&self.target, &self.retry, &body, &headers).await;
+        let delivery = match outcome.delivery {
+            Delivery::Retry { after, reason } => Delivery::Retry {
+                after,
+                reason: format!(
+                    "{} unreachable after {} attempts: {reason}",
+                    self.target.host(),
+                    outcome.retries + 1
+                ),
+            },
+            other => other,
+        };
+        (delivery, outcome.retries)
     }
 }

@@ -1,10 +1,12 @@
 //! Alert sinks: where alerts go.
 
+pub mod durable;
 pub mod formats;
 pub mod http;
 pub mod http_sink;
 pub mod jsonl;
 pub mod lake_alerts;
+pub mod routing;
 
 use crate::alert::Alert;
 use crate::error::Result;
