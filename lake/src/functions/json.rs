@@ -1,18 +1,21 @@
-//! Trino's `json_extract_scalar` and `json_extract`, so Athena CloudTrail queries run unchanged
-//! over the JSON-text columns (`requestparameters`, `responseelements`, ...).
+//! Trino's JSON functions (`json_extract_scalar`, `json_extract`, `json_array_contains`,
+//! `json_array_length`), so Athena CloudTrail queries run unchanged over the JSON-text columns
+//! (`requestparameters`, `responseelements`, ...).
 
+use std::fmt;
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, StringArray, StringBuilder};
-use arrow::compute::cast;
-use arrow::datatypes::DataType;
-use datafusion::common::{Result, ScalarValue, exec_err};
+use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Int64Array, StringBuilder};
+use arrow::datatypes::{DataType, Float64Type, Int64Type};
+use datafusion::common::{Result, ScalarValue, exec_err, plan_err};
 use datafusion::logical_expr::{
     ColumnarValue, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility,
 };
+use serde::de::{Deserializer, SeqAccess, Visitor};
 use serde_json::Value;
 
 use super::json_path::{self, Step};
+use super::{as_utf8, columnar_result, is_string};
 
 /// Which of Trino's two extraction functions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -57,11 +60,6 @@ impl JsonExtract {
             (Extract::Json, Some(found)) => out.append_value(found.to_string()),
         }
     }
-}
-
-fn as_utf8(array: &ArrayRef) -> Result<StringArray> {
-    let utf8 = cast(array, &DataType::Utf8)?;
-    Ok(utf8.as_any().downcast_ref::<StringArray>().expect("cast to Utf8").clone())
 }
 
 impl ScalarUDFImpl for JsonExtract {
@@ -116,11 +114,324 @@ impl ScalarUDFImpl for JsonExtract {
             }
         }
         let result: ArrayRef = Arc::new(out.finish());
-        Ok(match document {
-            ColumnarValue::Scalar(_) => {
-                ColumnarValue::Scalar(ScalarValue::try_from_array(&result, 0)?)
+        columnar_result(&args.args, result)
+    }
+}
+
+/// Visits the top-level elements of the JSON array `document` in order, reading no further
+/// than Trino's streaming parser does: once `visit` returns true the rest is not read, and text
+/// after the closing `]` is ignored. Returns whether `visit` stopped the walk, or None when
+/// `document` is not a JSON array or breaks off before the walk ends.
+fn visit_array(document: &str, visit: impl FnMut(Value) -> bool) -> Option<bool> {
+    struct Elements<F> {
+        visit: F,
+        stopped: bool,
+    }
+    impl<'de, F: FnMut(Value) -> bool> Visitor<'de> for &mut Elements<F> {
+        type Value = ();
+
+        fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
+            formatter.write_str("a JSON array")
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, mut elements: A) -> Result<(), A::Error> {
+            while let Some(element) = elements.next_element::<Value>()? {
+                if (self.visit)(element) {
+                    self.stopped = true;
+                    break;
+                }
             }
-            ColumnarValue::Array(_) => ColumnarValue::Array(result),
-        })
+            Ok(())
+        }
+    }
+    let mut elements = Elements { visit, stopped: false };
+    // Stopping early leaves the array unclosed, which serde reports as an error.
+    let walked = serde_json::Deserializer::from_str(document).deserialize_seq(&mut elements);
+    (elements.stopped || walked.is_ok()).then_some(elements.stopped)
+}
+
+/// What `json_array_contains` looks for. Like Trino, a BIGINT matches only JSON integers, a
+/// DOUBLE only JSON numbers with a fraction or exponent.
+#[derive(Clone, Copy)]
+enum Needle<'a> {
+    Integer(i64),
+    Double(f64),
+    Boolean(bool),
+    Text(&'a str),
+}
+
+impl Needle<'_> {
+    fn matches(self, element: &Value) -> bool {
+        match (self, element) {
+            (Needle::Integer(wanted), Value::Number(number)) => {
+                !number.is_f64() && number.as_i64() == Some(wanted)
+            }
+            (Needle::Double(wanted), Value::Number(number)) => {
+                number.is_f64() && number.as_f64() == Some(wanted)
+            }
+            (Needle::Boolean(wanted), Value::Bool(found)) => wanted == *found,
+            (Needle::Text(wanted), Value::String(found)) => wanted == found,
+            _ => false,
+        }
+    }
+}
+
+/// Trino's `json_array_contains(json, value)`: whether the JSON array holds `value` as a
+/// top-level element; NULL when the text is not a JSON array.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct JsonArrayContains {
+    signature: Signature,
+}
+
+impl JsonArrayContains {
+    pub fn new() -> Self {
+        Self { signature: Signature::user_defined(Volatility::Immutable) }
+    }
+}
+
+impl ScalarUDFImpl for JsonArrayContains {
+    fn name(&self) -> &str {
+        "json_array_contains"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
+        let [document, value] = arg_types else {
+            return plan_err!("json_array_contains takes two arguments: (json, value)");
+        };
+        if !is_string(document) && !document.is_null() {
+            return plan_err!("json_array_contains expects JSON text, got {document}");
+        }
+        // Trino's overloads: BIGINT, DOUBLE, BOOLEAN and VARCHAR.
+        let value = match value {
+            value if value.is_integer() => DataType::Int64,
+            value if value.is_floating() || value.is_decimal() => DataType::Float64,
+            value if is_string(value) || value.is_null() => DataType::Utf8,
+            DataType::Boolean => DataType::Boolean,
+            other => return plan_err!("json_array_contains cannot look for a {other}"),
+        };
+        Ok(vec![DataType::Utf8, value])
+    }
+
+    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Boolean)
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let arrays = ColumnarValue::values_to_arrays(&args.args)?;
+        let [documents, values] = arrays.as_slice() else {
+            return exec_err!("json_array_contains takes two arguments");
+        };
+        let documents = as_utf8(documents)?;
+        let needle = |row: usize| -> Option<Needle<'_>> {
+            if values.is_null(row) {
+                return None;
+            }
+            Some(match values.data_type() {
+                DataType::Int64 => Needle::Integer(values.as_primitive::<Int64Type>().value(row)),
+                DataType::Float64 => {
+                    Needle::Double(values.as_primitive::<Float64Type>().value(row))
+                }
+                DataType::Boolean => Needle::Boolean(values.as_boolean().value(row)),
+                _ => Needle::Text(values.as_string::<i32>().value(row)),
+            })
+        };
+        let result: BooleanArray = (0..documents.len())
+            .map(|row| {
+                let document = documents.is_valid(row).then(|| documents.value(row))?;
+                let needle = needle(row)?;
+                visit_array(document, |element| needle.matches(&element))
+            })
+            .collect();
+        columnar_result(&args.args, Arc::new(result))
+    }
+}
+
+/// Trino's `json_array_length(json)`: the number of top-level elements of a JSON array; NULL
+/// when the text is not a JSON array.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct JsonArrayLength {
+    signature: Signature,
+}
+
+impl JsonArrayLength {
+    pub fn new() -> Self {
+        Self { signature: Signature::string(1, Volatility::Immutable) }
+    }
+}
+
+impl ScalarUDFImpl for JsonArrayLength {
+    fn name(&self) -> &str {
+        "json_array_length"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Int64)
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let arrays = ColumnarValue::values_to_arrays(&args.args)?;
+        let [documents] = arrays.as_slice() else {
+            return exec_err!("json_array_length takes one argument");
+        };
+        let result: Int64Array = as_utf8(documents)?
+            .iter()
+            .map(|document| {
+                let mut length = 0;
+                visit_array(document?, |_| {
+                    length += 1;
+                    false
+                })?;
+                Some(length)
+            })
+            .collect();
+        columnar_result(&args.args, Arc::new(result))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow::array::{LargeStringArray, RecordBatch, StringArray, StringViewArray};
+    use arrow::datatypes::{Field, Schema};
+    use datafusion::datasource::MemTable;
+
+    use super::super::tests::{failure, rows, session, text, value};
+    use super::*;
+
+    #[tokio::test]
+    async fn json_extract_scalar_follows_trino() {
+        // Trino documentation examples.
+        let json = r#"'{"store": {"book": [{"author": "Nigel Rees", "price": 8.95}], "open": true, "tags": null}}'"#;
+        let cases = [
+            ("$.store.book[0].author", Some("Nigel Rees")),
+            ("$.store.book[0].price", Some("8.95")),
+            ("$.store.open", Some("true")),
+            ("$.store.tags", None),
+            ("$.store.book", None),
+            ("$.store.missing", None),
+        ];
+        for (path, expected) in cases {
+            let got = text(&format!("SELECT json_extract_scalar({json}, '{path}')")).await;
+            assert_eq!(got.as_deref(), expected, "path {path}");
+        }
+        assert_eq!(text("SELECT json_extract_scalar('not json', '$.a')").await, None);
+    }
+
+    #[tokio::test]
+    async fn json_extract_returns_json_text() {
+        let got = text(r#"SELECT json_extract('{"a": {"b": [1, 2]}}', '$.a')"#).await;
+        assert_eq!(got.as_deref(), Some(r#"{"b":[1,2]}"#));
+        let got = text(r#"SELECT json_extract('{"a": "x"}', '$.a')"#).await;
+        assert_eq!(got.as_deref(), Some(r#""x""#));
+    }
+
+    #[tokio::test]
+    async fn invalid_paths_are_errors() {
+        let error = failure("SELECT json_extract_scalar('{}', 'a.b')").await;
+        assert!(error.contains("must start with '$'"), "{error}");
+    }
+
+    /// CloudTrail's JSON columns are Utf8 in the lake; Parquet readers may hand them over as
+    /// Utf8View, and LargeUtf8 is the other string layout.
+    #[tokio::test]
+    async fn json_functions_read_every_string_column_layout() {
+        let documents =
+            [Some(r#"{"bucketName": "b1", "keys": ["x", "y"]}"#), None, Some(r#"{"keys": []}"#)];
+        let columns: [ArrayRef; 3] = [
+            Arc::new(StringArray::from(documents.to_vec())),
+            Arc::new(StringViewArray::from(documents.to_vec())),
+            Arc::new(LargeStringArray::from(documents.to_vec())),
+        ];
+        for column in columns {
+            let layout = column.data_type().clone();
+            let schema =
+                Arc::new(Schema::new(vec![Field::new("requestparameters", layout.clone(), true)]));
+            let batch = RecordBatch::try_new(schema.clone(), vec![column]).unwrap();
+            let ctx = session();
+            ctx.register_table(
+                "cloudtrail",
+                Arc::new(MemTable::try_new(schema, vec![vec![batch]]).unwrap()),
+            )
+            .unwrap();
+            let sql = "SELECT json_extract_scalar(requestparameters, '$.bucketName'), \
+                       json_array_length(json_extract(requestparameters, '$.keys')), \
+                       json_array_contains(json_extract(requestparameters, '$.keys'), 'y') \
+                       FROM cloudtrail";
+            assert_eq!(
+                rows(&ctx, sql).await,
+                ["b1, 2, true", "NULL, NULL, NULL", "NULL, 0, false"],
+                "{layout}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn json_array_contains_follows_trino() {
+        // Trino documentation example.
+        assert_eq!(
+            value("SELECT json_array_contains('[1, 2, 3]', 2)").await,
+            ScalarValue::Boolean(Some(true))
+        );
+        // Trino semantics: each of BIGINT, DOUBLE, BOOLEAN and VARCHAR matches only JSON
+        // values of its own kind, among the top-level elements; nested arrays are not searched.
+        let cases = [
+            ("'[1, 2, 3]', 4", Some(false)),
+            ("'[1.0, 2]', 1", Some(false)),
+            ("'[1.5, 2]', 1.5", Some(true)),
+            ("'[1, 2]', 1.0", Some(false)),
+            (r#"'["a", true]', true"#, Some(true)),
+            (r#"'["a", "true"]', false"#, Some(false)),
+            (r#"'["a", "b"]', 'b'"#, Some(true)),
+            (r#"'["a", "2"]', 2"#, Some(false)),
+            ("'[[2], {\"a\": 2}]', 2", Some(false)),
+            ("'[]', 1", Some(false)),
+            // Not an array, or not JSON: NULL.
+            (r#"'{"a": 1}', 1"#, None),
+            ("'[1, 2', 3", None),
+            ("'nonsense', 1", None),
+            ("'[1, 2]', NULL", None),
+            ("NULL, 1", None),
+        ];
+        for (args, expected) in cases {
+            let got = value(&format!("SELECT json_array_contains({args})")).await;
+            assert_eq!(got, ScalarValue::Boolean(expected), "json_array_contains({args})");
+        }
+        // Trino's parser streams: a match is reported before a malformed tail is read.
+        assert_eq!(
+            value("SELECT json_array_contains('[1, 2, oops', 1)").await,
+            ScalarValue::Boolean(Some(true))
+        );
+    }
+
+    #[tokio::test]
+    async fn json_array_length_follows_trino() {
+        // Trino documentation example.
+        assert_eq!(
+            value("SELECT json_array_length('[1, 2, 3]')").await,
+            ScalarValue::Int64(Some(3))
+        );
+        // Trino semantics: nested values count once; anything but a JSON array is NULL.
+        let cases = [
+            (r#"'[1, [2, 3], {"a": [4]}, null]'"#, Some(4)),
+            ("'[]'", Some(0)),
+            ("' [1] '", Some(1)),
+            (r#"'{"a": 1}'"#, None),
+            ("'[1, 2'", None),
+            ("'3'", None),
+            ("NULL", None),
+        ];
+        for (document, expected) in cases {
+            let got = value(&format!("SELECT json_array_length({document})")).await;
+            assert_eq!(got, ScalarValue::Int64(expected), "json_array_length({document})");
+        }
     }
 }

@@ -1,77 +1,139 @@
 //! SQL functions trailhound adds to DataFusion so Athena (Trino) CloudTrail queries run
 //! unchanged, in rules and in hunting alike.
+//!
+//! Where DataFusion already has a function of the same name with Trino's semantics
+//! (`regexp_like`, `any_match`), its own stays; where the name exists with other semantics
+//! (`contains`, `element_at`, `cardinality`, `split_part`, `to_unixtime`, `from_unixtime`),
+//! the Trino version here replaces it.
+//!
+//! `any_match(array, x -> ...)` is DataFusion's and plans and runs with Trino's semantics,
+//! but only under a SQL dialect whose parser knows lambdas (DuckDB, Databricks, ...): the
+//! generic dialect that trailhound's sessions and rule validation use reads `x -> x > 2` as
+//! the JSON arrow operator `x -> x` compared with 2, so planning fails on the unknown column
+//! `x`. A function cannot change that; it takes switching the session's dialect.
 
+mod arrays;
 mod json;
 pub mod json_path;
+mod strings;
+mod time;
+mod time_format;
 
-use datafusion::logical_expr::ScalarUDF;
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, StringArray};
+use arrow::compute::cast;
+use arrow::datatypes::DataType;
+use datafusion::common::{Result, ScalarValue};
+use datafusion::logical_expr::{ColumnarValue, ScalarUDF, ScalarUDFImpl};
 use datafusion::prelude::SessionContext;
 
-/// Registers every trailhound function on a session.
+/// Registers every trailhound function on a session, replacing DataFusion's functions of the
+/// same name.
 pub fn register_all(ctx: &SessionContext) {
-    ctx.register_udf(ScalarUDF::new_from_impl(json::JsonExtract::scalar()));
-    ctx.register_udf(ScalarUDF::new_from_impl(json::JsonExtract::json()));
+    let functions: [Arc<dyn ScalarUDFImpl>; 14] = [
+        Arc::new(json::JsonExtract::scalar()),
+        Arc::new(json::JsonExtract::json()),
+        Arc::new(json::JsonArrayContains::new()),
+        Arc::new(json::JsonArrayLength::new()),
+        Arc::new(time::FromIso8601Timestamp::new()),
+        Arc::new(time::DateParse::new()),
+        Arc::new(time::ToUnixtime::new()),
+        Arc::new(time::FromUnixtime::new()),
+        Arc::new(time::DateAdd::new()),
+        Arc::new(time::DateDiff::new()),
+        Arc::new(arrays::ElementAt::new()),
+        Arc::new(arrays::Cardinality::new()),
+        Arc::new(arrays::Contains::new()),
+        Arc::new(strings::SplitPart::new()),
+    ];
+    for function in functions {
+        ctx.register_udf(ScalarUDF::new_from_shared_impl(function));
+    }
+}
+
+/// Whether `data_type` is one of Arrow's string types.
+fn is_string(data_type: &DataType) -> bool {
+    matches!(data_type, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View)
+}
+
+/// Any string array as `Utf8`, the one string layout the text functions read.
+fn as_utf8(array: &ArrayRef) -> Result<StringArray> {
+    let utf8 = cast(array, &DataType::Utf8)?;
+    Ok(utf8.as_any().downcast_ref::<StringArray>().expect("cast to Utf8").clone())
+}
+
+/// Wraps a result computed over `args` expanded to arrays: a scalar when every argument was
+/// one, since DataFusion expects constant inputs to give a constant.
+fn columnar_result(args: &[ColumnarValue], result: ArrayRef) -> Result<ColumnarValue> {
+    if args.iter().all(|arg| matches!(arg, ColumnarValue::Scalar(_))) {
+        Ok(ColumnarValue::Scalar(ScalarValue::try_from_array(&result, 0)?))
+    } else {
+        Ok(ColumnarValue::Array(result))
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use arrow::array::AsArray;
+    use arrow::array::RecordBatch;
+    use arrow::util::display::{ArrayFormatter, FormatOptions};
 
-    async fn query_strings(sql: &str) -> Vec<Option<String>> {
+    /// A session with trailhound's functions.
+    pub(super) fn session() -> SessionContext {
         let ctx = SessionContext::new();
         register_all(&ctx);
-        let batches = ctx.sql(sql).await.unwrap().collect().await.unwrap();
-        batches
-            .iter()
-            .flat_map(|batch| {
-                let column =
-                    arrow::compute::cast(batch.column(0), &arrow::datatypes::DataType::Utf8)
-                        .unwrap();
-                column.as_string::<i32>().iter().map(|v| v.map(str::to_string)).collect::<Vec<_>>()
-            })
-            .collect()
+        ctx
     }
 
-    #[tokio::test]
-    async fn json_extract_scalar_follows_trino() {
-        // Trino documentation examples.
-        let json = r#"'{"store": {"book": [{"author": "Nigel Rees", "price": 8.95}], "open": true, "tags": null}}'"#;
-        let cases = [
-            ("$.store.book[0].author", Some("Nigel Rees")),
-            ("$.store.book[0].price", Some("8.95")),
-            ("$.store.open", Some("true")),
-            ("$.store.tags", None),
-            ("$.store.book", None),
-            ("$.store.missing", None),
-        ];
-        for (path, expected) in cases {
-            let got = query_strings(&format!("SELECT json_extract_scalar({json}, '{path}')")).await;
-            assert_eq!(got, vec![expected.map(str::to_string)], "path {path}");
+    async fn run(ctx: &SessionContext, sql: &str) -> Result<Vec<RecordBatch>> {
+        ctx.sql(sql).await?.collect().await
+    }
+
+    /// The single value `sql` selects.
+    pub(super) async fn value(sql: &str) -> ScalarValue {
+        let batches = run(&session(), sql).await.unwrap_or_else(|error| panic!("{sql}: {error}"));
+        let [batch] = batches.as_slice() else { panic!("{sql}: {} batches", batches.len()) };
+        assert_eq!((batch.num_rows(), batch.num_columns()), (1, 1), "{sql}");
+        ScalarValue::try_from_array(batch.column(0), 0).unwrap()
+    }
+
+    /// The single value `sql` selects, as DataFusion displays it (NULL as `None`).
+    pub(super) async fn text(sql: &str) -> Option<String> {
+        let value = value(sql).await;
+        if value.is_null() {
+            return None;
         }
-        let got = query_strings("SELECT json_extract_scalar('not json', '$.a')").await;
-        assert_eq!(got, vec![None]);
+        let array = value.to_array().unwrap();
+        let formatter = ArrayFormatter::try_new(&array, &FormatOptions::default()).unwrap();
+        Some(formatter.value(0).to_string())
     }
 
-    #[tokio::test]
-    async fn json_extract_returns_json_text() {
-        let got = query_strings(r#"SELECT json_extract('{"a": {"b": [1, 2]}}', '$.a')"#).await;
-        assert_eq!(got, vec![Some(r#"{"b":[1,2]}"#.to_string())]);
-        let got = query_strings(r#"SELECT json_extract('{"a": "x"}', '$.a')"#).await;
-        assert_eq!(got, vec![Some(r#""x""#.to_string())]);
+    /// Every row `sql` returns on `ctx`, its values as DataFusion displays them.
+    pub(super) async fn rows(ctx: &SessionContext, sql: &str) -> Vec<String> {
+        let batches = run(ctx, sql).await.unwrap_or_else(|error| panic!("{sql}: {error}"));
+        let options = FormatOptions::default().with_null("NULL");
+        let mut rows = Vec::new();
+        for batch in &batches {
+            let columns: Vec<ArrayFormatter> = batch
+                .columns()
+                .iter()
+                .map(|column| ArrayFormatter::try_new(column, &options).unwrap())
+                .collect();
+            for row in 0..batch.num_rows() {
+                let cells: Vec<String> =
+                    columns.iter().map(|column| column.value(row).to_string()).collect();
+                rows.push(cells.join(", "));
+            }
+        }
+        rows
     }
 
-    #[tokio::test]
-    async fn invalid_paths_are_errors() {
-        let ctx = SessionContext::new();
-        register_all(&ctx);
-        let error = ctx
-            .sql("SELECT json_extract_scalar('{}', 'a.b')")
-            .await
-            .unwrap()
-            .collect()
-            .await
-            .unwrap_err();
-        assert!(error.to_string().contains("must start with '$'"), "{error}");
+    /// The error running `sql` fails with.
+    pub(super) async fn failure(sql: &str) -> String {
+        match run(&session(), sql).await {
+            Ok(batches) => panic!("{sql} succeeded: {batches:?}"),
+            Err(error) => error.to_string(),
+        }
     }
 }
