@@ -48,6 +48,9 @@ pub struct RunSettings {
     /// Where alerts go: a file (appended) or - for stdout (default -).
     #[arg(long, env = "TRAILHOUND_ALERTS")]
     pub alerts: Option<String>,
+    /// Sinks file (TOML): webhook, Slack and PagerDuty destinations with routing.
+    #[arg(long, env = "TRAILHOUND_SINKS")]
+    pub sinks: Option<PathBuf>,
     /// Also write every alert to the lake's `alerts` table: true or false (default true).
     #[arg(long, env = "TRAILHOUND_ALERTS_TABLE")]
     pub alerts_table: Option<bool>,
@@ -88,6 +91,8 @@ pub struct ResolvedRun {
     pub rules: Option<PathBuf>,
     /// See [`RunSettings::alerts`].
     pub alerts: String,
+    /// See [`RunSettings::sinks`].
+    pub sinks: Option<PathBuf>,
     /// See [`RunSettings::alerts_table`].
     pub alerts_table: bool,
     /// See [`RunSettings::batch_rows`].
@@ -122,6 +127,7 @@ impl RunSettings {
             rules: self.rules.or(fallback.rules),
             alerts: self.alerts.or(fallback.alerts),
             alerts_table: self.alerts_table.or(fallback.alerts_table),
+            sinks: self.sinks.or(fallback.sinks),
             batch_rows: self.batch_rows.or(fallback.batch_rows),
             lateness: self.lateness.or(fallback.lateness),
             concurrency: self.concurrency.or(fallback.concurrency),
@@ -171,6 +177,7 @@ impl RunSettings {
             rules: self.rules,
             alerts: self.alerts.unwrap_or_else(|| "-".to_string()),
             alerts_table: self.alerts_table.unwrap_or(true),
+            sinks: self.sinks,
             batch_rows,
             lateness: duration("lateness", self.lateness.as_deref().unwrap_or("15m"))?,
             concurrency,

@@ -266,14 +266,37 @@ async fn load_exceptions(path: Option<&PathBuf>, pack: &RulePack) -> Result<Exce
 async fn run(settings: pipeline::config::ResolvedRun) -> Result<ExitCode> {
     let pack = load_pack_or_embedded(settings.rules.as_ref())?;
     let exceptions = load_exceptions(settings.exceptions.as_ref(), &pack).await?;
+    let rule_tags: HashMap<String, Vec<String>> = pack
+        .detections
+        .iter()
+        .map(|rule| &rule.meta)
+        .chain(pack.correlations.iter().map(|rule| &rule.meta))
+        .map(|meta| (meta.id.clone(), meta.tags.clone()))
+        .collect();
     let mut processor = Processor::for_pack(pack, exceptions, settings.lateness).await?;
     let location = lake::LakeLocation::open(&settings.lake)?;
+    let ops = Arc::new(OpsState::default());
     let mut sinks: Vec<Box<dyn AlertSink>> = vec![match settings.alerts.as_str() {
         "-" => Box::new(JsonLinesSink::stdout()),
         path => Box::new(JsonLinesSink::file(std::path::Path::new(path))?),
     }];
     if settings.alerts_table {
         sinks.push(Box::new(LakeAlertsSink::new(location.clone())));
+    }
+    if let Some(path) = &settings.sinks {
+        let context = pipeline::sinks::config::SinkContext {
+            location: &location,
+            counters: ops.counters.clone(),
+            rule_tags: Arc::new(rule_tags),
+            // A local run is the lake's only writer: what an earlier run left is its own.
+            takeover: if settings.sqs_queue_url.is_some() {
+                settings.takeover
+            } else {
+                std::time::Duration::ZERO
+            },
+        };
+        let file = pipeline::sinks::config::load(path)?;
+        sinks.extend(pipeline::sinks::config::build(path, file, &context)?);
     }
     let mut sink = Fanout::new(sinks);
     let config = RunConfig {
@@ -282,7 +305,6 @@ async fn run(settings: pipeline::config::ResolvedRun) -> Result<ExitCode> {
         writer: lake::LakeWriterConfig::default(),
         concurrency: settings.concurrency,
     };
-    let ops = Arc::new(OpsState::default());
     if let Some(address) = &settings.ops_listen {
         let listener = tokio::net::TcpListener::bind(address)
             .await

@@ -286,7 +286,8 @@ async fn an_outage_longer_than_the_retries_keeps_alerts_in_the_outbox_until_a_re
     let outbox = setup.dead_letters.path().join("_outbox/test-sink");
     assert_eq!(std::fs::read_dir(&outbox).unwrap().count(), 2);
     assert_eq!(setup.counters.sink_queue_depth.lock().unwrap()["test-sink"], 2);
-    assert_eq!(setup.counters.sink_failures.lock().unwrap()["test-sink"], 2);
+    // One failed delivery: the second alert is not tried against a receiver known down.
+    assert_eq!(setup.counters.sink_failures.lock().unwrap()["test-sink"], 1);
 
     // A restarted process, the receiver back: each alert arrives once, the outbox empties.
     setup.receiver.start(TcpListener::bind(address).await.unwrap()).await;
@@ -326,7 +327,7 @@ async fn permanent_refusals_are_dead_lettered_with_the_response() {
 async fn inner_addresses_are_refused_unless_allowed() {
     let setup = setup().await;
     let port = setup.url.split(':').nth(2).unwrap().split('/').next().unwrap().to_string();
-    for (url, reason) in [
+    for (url, reason, id) in [
         (setup.url.clone(), "refused: 127.0.0.1 (loopback address)"),
         (
             format!("http://localhost:{port}/hook"),
@@ -338,10 +339,14 @@ async fn inner_addresses_are_refused_unless_allowed() {
         ),
         ("http://[::1]:9/".to_string(), "refused: ::1 (loopback address)"),
         ("http://10.0.0.1/".to_string(), "refused: 10.0.0.1 (private address)"),
-    ] {
+    ]
+    .into_iter()
+    .enumerate()
+    .map(|(index, (url, reason))| (url, reason, format!("guarded-{index}")))
+    {
         let mut sink =
             sink(&setup, webhook(), &url, AddressGuard::default(), Duration::from_secs(2));
-        sink.send(&alert("guarded")).await.unwrap();
+        sink.send(&alert(&id)).await.unwrap();
         sink.flush().await.unwrap();
         let letters = dead_letters(&setup);
         assert_eq!(letters.len(), 1, "{url}");
@@ -365,7 +370,8 @@ async fn slack_and_pagerduty_bodies() {
         loopback(),
         Duration::from_secs(5),
     );
-    pagerduty.send(&alert("a1")).await.unwrap();
+    // Another alert: "a1" is marked delivered for this sink name already.
+    pagerduty.send(&alert("a2")).await.unwrap();
     pagerduty.flush().await.unwrap();
     let received = setup.receiver.received();
 
@@ -399,9 +405,104 @@ async fn slack_and_pagerduty_bodies() {
     let event: Value = serde_json::from_slice(&received[1].body).unwrap();
     assert_eq!(event["routing_key"], "R0UT1NG");
     assert_eq!(event["event_action"], "trigger");
-    assert_eq!(event["dedup_key"], "a1");
+    assert_eq!(event["dedup_key"], "a2");
     assert_eq!(event["payload"]["severity"], "error");
     assert_eq!(event["payload"]["source"], "012345678901");
     assert_eq!(event["payload"]["custom_details"]["rule_id"], "aws.cloudtrail.stop_logging");
-    assert_eq!(received[1].header("Idempotency-Key"), Some("a1"));
+    assert_eq!(received[1].header("Idempotency-Key"), Some("a2"));
+}
+
+/// Runs `trailhound run` over the samples with a sinks file, off the test's runtime.
+async fn run_binary(lake: &std::path::Path, alerts: &std::path::Path, sinks: &std::path::Path) {
+    let samples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../samples/cloudtrail");
+    let args: Vec<String> = vec![
+        "run".into(),
+        "--input".into(),
+        samples.display().to_string(),
+        "--lake".into(),
+        lake.display().to_string(),
+        "--alerts".into(),
+        alerts.display().to_string(),
+        "--sinks".into(),
+        sinks.display().to_string(),
+    ];
+    let output = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_trailhound")).args(&args).output().unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("R0UT1NG") && !stderr.contains("s3cret"), "secrets leaked: {stderr}");
+}
+
+#[tokio::test]
+async fn a_run_routes_alerts_to_each_sink_and_a_restart_after_an_outage_sends_each_once() {
+    let work = tempfile::tempdir().unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    drop(listener);
+    std::fs::write(work.path().join("key"), "R0UT1NG\n").unwrap();
+    std::fs::write(work.path().join("secret"), "s3cret").unwrap();
+    let sinks = work.path().join("sinks.toml");
+    std::fs::write(
+        &sinks,
+        format!(
+            "[[sink]]\nname = \"hook\"\ntype = \"webhook\"\nurl = \"http://{address}/hook\"\n\
+             secret_file = \"{secret}\"\nallow_addresses = [\"127.0.0.1\"]\nmax_attempts = 2\n\
+             [[sink]]\nname = \"pager\"\ntype = \"pagerduty\"\nurl = \"http://{address}/pd\"\n\
+             routing_key_file = \"{key}\"\nallow_addresses = [\"127.0.0.1\"]\nmax_attempts = 2\n\
+             min_severity = \"high\"\n",
+            secret = work.path().join("secret").display(),
+            key = work.path().join("key").display(),
+        ),
+    )
+    .unwrap();
+    let lake = work.path().join("lake");
+    let alerts_file = work.path().join("alerts.jsonl");
+
+    // The receiver is down for the whole first run: the run succeeds, the alerts wait.
+    run_binary(&lake, &alerts_file, &sinks).await;
+    let alerts: Vec<Alert> = std::fs::read_to_string(&alerts_file)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert!(!alerts.is_empty());
+    let outbox = |sink: &str| {
+        std::fs::read_dir(lake.join("_outbox").join(sink)).map(|d| d.count()).unwrap_or(0)
+    };
+    let severe: Vec<&Alert> =
+        alerts.iter().filter(|alert| alert.severity >= Severity::High).collect();
+    assert_eq!(outbox("hook"), alerts.len());
+    assert_eq!(outbox("pager"), severe.len());
+
+    // The receiver is back; the same command again (its sources are already processed)
+    // delivers what waited, each alert once.
+    let receiver = Receiver::default();
+    receiver.start(TcpListener::bind(address).await.unwrap()).await;
+    run_binary(&lake, &alerts_file, &sinks).await;
+    let received = receiver.received();
+    let ids = |path: &str| {
+        let mut ids: Vec<String> = received
+            .iter()
+            .filter(|request| request.path == path)
+            .map(|request| request.header("Idempotency-Key").unwrap().to_string())
+            .collect();
+        ids.sort();
+        ids
+    };
+    let mut expected: Vec<String> = alerts.iter().map(|alert| alert.alert_id.clone()).collect();
+    expected.sort();
+    assert_eq!(ids("/hook"), expected);
+    let mut expected: Vec<String> = severe.iter().map(|alert| alert.alert_id.clone()).collect();
+    expected.sort();
+    assert_eq!(ids("/pd"), expected);
+    assert_eq!(outbox("hook") + outbox("pager"), 0);
+    for request in received.iter().filter(|request| request.path == "/hook") {
+        assert_eq!(
+            request.header("X-Trailhound-Signature").unwrap(),
+            signature(b"s3cret", &request.body)
+        );
+    }
 }

@@ -28,6 +28,9 @@ use crate::internal_events::{Counters, InternalEvent};
 pub const OUTBOX_DIR: &str = "_outbox";
 /// Folder of alerts a receiver refused for good.
 pub const DEAD_LETTER_DIR: &str = "_dead_letter";
+/// Folder of per-sink markers of the alerts already delivered (or dead-lettered): an alert
+/// raised again (a run re-emitting what it held, a replayed source) is not sent again.
+pub const DELIVERED_DIR: &str = "_delivered";
 
 /// Sends one alert to a receiver, retrying transient failures as it sees fit.
 #[async_trait::async_trait]
@@ -117,6 +120,21 @@ impl DurableSink {
         self
     }
 
+    fn marker_path(&self, alert_id: &str) -> object_store::path::Path {
+        self.location.path(&format!("{DELIVERED_DIR}/{}/{alert_id}", self.name))
+    }
+
+    async fn delivered_before(&self, alert_id: &str) -> Result<bool> {
+        let path = self.marker_path(alert_id);
+        match self.location.store().head(&path).await {
+            Ok(_) => Ok(true),
+            Err(object_store::Error::NotFound { .. }) => Ok(false),
+            Err(source) => {
+                Err(lake::LakeError::ObjectStore { path: path.to_string(), source }.into())
+            }
+        }
+    }
+
     fn entry_path(&self, alert_id: &str) -> object_store::path::Path {
         self.location.path(&format!("{OUTBOX_DIR}/{}/{alert_id}.json", self.name))
     }
@@ -180,6 +198,11 @@ impl DurableSink {
         let entries = self.deliverable().await?;
         let mut remaining = entries.len();
         for entry in entries {
+            if self.delivered_before(&entry.alert.alert_id).await? {
+                self.delete(&self.entry_path(&entry.alert.alert_id)).await?;
+                remaining -= 1;
+                continue;
+            }
             if let Some(limit) = &mut self.rate_limit
                 && !limit.allow()
             {
@@ -210,12 +233,17 @@ impl DurableSink {
                     });
                 }
                 Delivery::Retry { reason, .. } => {
-                    // Durable in the outbox: the next flush (or process) tries again.
+                    // The receiver is down: this and the remaining alerts stay in the
+                    // outbox, and the next flush (or process) tries again, rather than
+                    // spending every alert's retries on a receiver known to be down.
                     self.counters
                         .emit(InternalEvent::SinkFailed { sink: &self.name, reason: &reason });
-                    continue;
+                    break;
                 }
             }
+            // The marker first: a crash before the delete leaves an entry the next drain
+            // finds already delivered.
+            self.put(&self.marker_path(&alert.alert_id), Vec::new()).await?;
             self.delete(&self.entry_path(&alert.alert_id)).await?;
             remaining -= 1;
         }
@@ -244,6 +272,9 @@ impl AlertSink for DurableSink {
     async fn flush(&mut self) -> Result<()> {
         let now = chrono::Utc::now().timestamp_millis();
         for alert in std::mem::take(&mut self.accepted) {
+            if self.delivered_before(&alert.alert_id).await? {
+                continue;
+            }
             let entry = Entry { owner: self.owner.clone(), written_at_ms: now, alert };
             let body = serde_json::to_vec(&entry).expect("outbox entries serialise");
             self.put(&self.entry_path(&entry.alert.alert_id), body).await?;

@@ -1,5 +1,6 @@
 //! Alert sinks: where alerts go.
 
+pub mod config;
 pub mod durable;
 pub mod formats;
 pub mod http;
