@@ -21,7 +21,7 @@ use datafusion::logical_expr::{
 use datafusion::logical_expr_common::type_coercion::binary::comparison_coercion;
 use datafusion::physical_expr_common::datum::compare_with_eq;
 
-use super::{as_utf8, columnar_result, is_string};
+use super::{arg_arrays, as_utf8, columnar_result, is_string};
 
 fn is_array(data_type: &DataType) -> bool {
     matches!(data_type, DataType::List(_) | DataType::LargeList(_) | DataType::FixedSizeList(..))
@@ -141,8 +141,7 @@ impl ScalarUDFImpl for ElementAt {
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let [container, keys] =
-            ColumnarValue::values_to_arrays(&args.args)?.try_into().expect("two");
+        let [container, keys] = arg_arrays(&args.args)?;
         if container.data_type().is_null() {
             return columnar_result(&args.args, new_null_array(&DataType::Null, container.len()));
         }
@@ -218,7 +217,7 @@ impl ScalarUDFImpl for Cardinality {
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let [container] = ColumnarValue::values_to_arrays(&args.args)?.try_into().expect("one");
+        let [container] = arg_arrays(&args.args)?;
         if container.data_type().is_null() {
             return columnar_result(&args.args, new_null_array(&DataType::Int64, container.len()));
         }
@@ -290,8 +289,7 @@ impl ScalarUDFImpl for Contains {
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let [haystack, needles] =
-            ColumnarValue::values_to_arrays(&args.args)?.try_into().expect("two");
+        let [haystack, needles] = arg_arrays(&args.args)?;
         let result = match haystack.data_type() {
             DataType::Null => {
                 new_null_array(&DataType::Boolean, haystack.len()).as_boolean().clone()

@@ -15,7 +15,7 @@ use serde::de::{Deserializer, SeqAccess, Visitor};
 use serde_json::Value;
 
 use super::json_path::{self, Step};
-use super::{as_utf8, columnar_result, is_string};
+use super::{arg_arrays, as_utf8, columnar_result, is_string};
 
 /// Which of Trino's two extraction functions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -221,11 +221,8 @@ impl ScalarUDFImpl for JsonArrayContains {
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let arrays = ColumnarValue::values_to_arrays(&args.args)?;
-        let [documents, values] = arrays.as_slice() else {
-            return exec_err!("json_array_contains takes two arguments");
-        };
-        let documents = as_utf8(documents)?;
+        let [documents, values] = arg_arrays(&args.args)?;
+        let documents = as_utf8(&documents)?;
         let needle = |row: usize| -> Option<Needle<'_>> {
             if values.is_null(row) {
                 return None;
@@ -277,11 +274,8 @@ impl ScalarUDFImpl for JsonArrayLength {
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let arrays = ColumnarValue::values_to_arrays(&args.args)?;
-        let [documents] = arrays.as_slice() else {
-            return exec_err!("json_array_length takes one argument");
-        };
-        let result: Int64Array = as_utf8(documents)?
+        let [documents] = arg_arrays(&args.args)?;
+        let result: Int64Array = as_utf8(&documents)?
             .iter()
             .map(|document| {
                 let mut length = 0;

@@ -24,7 +24,7 @@ use std::sync::Arc;
 use arrow::array::{Array, ArrayRef, StringArray};
 use arrow::compute::cast;
 use arrow::datatypes::DataType;
-use datafusion::common::{Result, ScalarValue};
+use datafusion::common::{Result, ScalarValue, internal_datafusion_err};
 use datafusion::logical_expr::{ColumnarValue, ScalarUDF, ScalarUDFImpl};
 use datafusion::prelude::SessionContext;
 
@@ -61,6 +61,13 @@ fn is_string(data_type: &DataType) -> bool {
 fn as_utf8(array: &ArrayRef) -> Result<StringArray> {
     let utf8 = cast(array, &DataType::Utf8)?;
     Ok(utf8.as_any().downcast_ref::<StringArray>().expect("cast to Utf8").clone())
+}
+
+/// The `N` arguments (as many as `coerce_types` let through) expanded to arrays.
+fn arg_arrays<const N: usize>(args: &[ColumnarValue]) -> Result<[ArrayRef; N]> {
+    let arrays = ColumnarValue::values_to_arrays(args)?;
+    let count = arrays.len();
+    arrays.try_into().map_err(|_| internal_datafusion_err!("expected {N} arguments, got {count}"))
 }
 
 /// Wraps a result computed over `args` expanded to arrays: a scalar when every argument was

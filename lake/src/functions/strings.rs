@@ -12,7 +12,7 @@ use datafusion::logical_expr::{
     ColumnarValue, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility,
 };
 
-use super::{as_utf8, columnar_result, is_string};
+use super::{arg_arrays, as_utf8, columnar_result, is_string};
 
 /// Field `index` (from 1) of `text` split on `delimiter`, as Trino finds it; an empty
 /// delimiter splits `text` into its characters.
@@ -63,8 +63,7 @@ impl ScalarUDFImpl for SplitPart {
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let [strings, delimiters, indexes] =
-            ColumnarValue::values_to_arrays(&args.args)?.try_into().expect("three");
+        let [strings, delimiters, indexes] = arg_arrays(&args.args)?;
         let (strings, delimiters) = (as_utf8(&strings)?, as_utf8(&delimiters)?);
         let indexes = indexes.as_primitive::<Int64Type>();
         let parts = (strings.iter().zip(delimiters.iter()).zip(indexes.iter()))

@@ -21,7 +21,7 @@ use datafusion::logical_expr::{
 };
 
 use super::time_format::{MysqlFormat, parse_iso8601};
-use super::{as_utf8, columnar_result, is_string};
+use super::{arg_arrays, as_utf8, columnar_result, is_string};
 
 const MILLIS_PER_DAY: i64 = 86_400_000;
 
@@ -94,6 +94,12 @@ impl Instants {
         }
     }
 
+    /// The length of `unit` in milliseconds when it is the same everywhere in this column: for
+    /// the time units, and for days and weeks in UTC (elsewhere DST changes their length).
+    fn fixed_millis(&self, unit: Unit) -> Option<i64> {
+        unit.millis().filter(|_| unit.is_time() || self.zone.is_none())
+    }
+
     /// Epoch milliseconds of `instant`, rounded down as Trino does for finer precisions.
     fn millis(&self, instant: i64) -> Option<i64> {
         match self.unit {
@@ -122,14 +128,16 @@ impl Instants {
                 let offset = self.wall_clock(original)? - utc_wall_clock(original, self.unit)?;
                 let kept = wall - offset;
                 let kept_offset = zone.offset_from_utc_datetime(&kept).fix().local_minus_utc();
-                match zone.from_local_datetime(&wall) {
-                    _ if i64::from(kept_offset) == offset.num_seconds() => kept,
-                    LocalResult::Single(instant) | LocalResult::Ambiguous(instant, _) => {
-                        instant.naive_utc()
+                if i64::from(kept_offset) == offset.num_seconds() {
+                    kept.and_utc()
+                } else {
+                    match zone.from_local_datetime(&wall) {
+                        LocalResult::Single(instant) | LocalResult::Ambiguous(instant, _) => {
+                            instant.to_utc()
+                        }
+                        LocalResult::None => kept.and_utc(),
                     }
-                    LocalResult::None => kept,
                 }
-                .and_utc()
             }
         };
         match self.unit {
@@ -182,7 +190,7 @@ impl ScalarUDFImpl for FromIso8601Timestamp {
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let [text] = ColumnarValue::values_to_arrays(&args.args)?.try_into().expect("one");
+        let [text] = arg_arrays(&args.args)?;
         let millis = as_utf8(&text)?
             .iter()
             .map(|text| {
@@ -232,8 +240,7 @@ impl ScalarUDFImpl for DateParse {
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let [texts, formats] =
-            ColumnarValue::values_to_arrays(&args.args)?.try_into().expect("two");
+        let [texts, formats] = arg_arrays(&args.args)?;
         let (texts, formats) = (as_utf8(&texts)?, as_utf8(&formats)?);
         let compile = |format: &str| {
             MysqlFormat::compile(format).map_err(|why| exec_datafusion_err!("date_parse: {why}"))
@@ -306,18 +313,19 @@ impl ScalarUDFImpl for ToUnixtime {
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let [timestamps] = ColumnarValue::values_to_arrays(&args.args)?.try_into().expect("one");
-        let instants = Instants::new(&timestamps)?;
-        let per_second = per_second(instants.unit);
-        // Whole milliseconds divided by 1000.0, as Trino does, then any finer part.
-        let per_milli = (per_second / 1_000).max(1);
-        let seconds = instants.values.unary::<_, Float64Type>(|instant| match instants.unit {
-            TimeUnit::Second => instant as f64,
-            _ => {
-                instant.div_euclid(per_milli) as f64 / 1_000.0
-                    + instant.rem_euclid(per_milli) as f64 / per_second as f64
+        let [timestamps] = arg_arrays(&args.args)?;
+        let Instants { values, unit, .. } = Instants::new(&timestamps)?;
+        let seconds = match unit {
+            TimeUnit::Second => values.unary::<_, Float64Type>(|seconds| seconds as f64),
+            unit => {
+                // Whole milliseconds divided by 1000.0, as Trino does, then any finer part.
+                let (per_second, per_milli) = (per_second(unit), per_second(unit) / 1_000);
+                values.unary::<_, Float64Type>(|instant| {
+                    instant.div_euclid(per_milli) as f64 / 1_000.0
+                        + instant.rem_euclid(per_milli) as f64 / per_second as f64
+                })
             }
-        });
+        };
         columnar_result(&args.args, Arc::new(seconds))
     }
 }
@@ -385,26 +393,26 @@ impl ScalarUDFImpl for FromUnixtime {
     }
 
     fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
-        let numeric = |data_type: &DataType| data_type.is_numeric() || data_type.is_null();
-        // A NULL zone stays a NULL literal (a cast would hide it from `zone`).
-        let zone_arg = |data_type: &DataType, target: DataType| match data_type {
-            DataType::Null => Ok(DataType::Null),
-            other if other == &target => Ok(target),
-            other if target == DataType::Int64 && other.is_integer() => Ok(target),
-            other if is_string(other) => Ok(DataType::Utf8),
-            other => plan_err!("from_unixtime: unexpected time zone argument {other}"),
+        // A NULL zone argument stays a NULL literal: a cast would hide it from `zone`.
+        let zone_arg =
+            |data_type: &DataType, fits: fn(&DataType) -> bool, target: DataType| match data_type {
+                DataType::Null => Some(DataType::Null),
+                data_type => fits(data_type).then_some(target),
+            };
+        let zone = match arg_types {
+            [unixtime, zone @ ..] if unixtime.is_numeric() || unixtime.is_null() => match zone {
+                [] => Some(vec![]),
+                [zone] => zone_arg(zone, is_string, DataType::Utf8).map(|zone| vec![zone]),
+                [hours, minutes] => zone_arg(hours, DataType::is_integer, DataType::Int64)
+                    .zip(zone_arg(minutes, DataType::is_integer, DataType::Int64))
+                    .map(|(hours, minutes)| vec![hours, minutes]),
+                _ => None,
+            },
+            _ => None,
         };
-        match arg_types {
-            [unixtime] if numeric(unixtime) => Ok(vec![DataType::Float64]),
-            [unixtime, zone] if numeric(unixtime) && !zone.is_integer() => {
-                Ok(vec![DataType::Float64, zone_arg(zone, DataType::Utf8)?])
-            }
-            [unixtime, hours, minutes] if numeric(unixtime) && !is_string(hours) => Ok(vec![
-                DataType::Float64,
-                zone_arg(hours, DataType::Int64)?,
-                zone_arg(minutes, DataType::Int64)?,
-            ]),
-            _ => plan_err!(
+        match zone {
+            Some(zone) => Ok([vec![DataType::Float64], zone].concat()),
+            None => plan_err!(
                 "from_unixtime takes (unixtime), (unixtime, zone) or (unixtime, hours, minutes), \
                  got {arg_types:?}"
             ),
@@ -481,7 +489,17 @@ impl Unit {
         Ok(unit)
     }
 
-    /// The length of the units of fixed length (days and weeks in UTC), in milliseconds.
+    /// The number of months in the units counted in months.
+    fn months(self) -> i64 {
+        match self {
+            Unit::Quarter => 3,
+            Unit::Year => 12,
+            _ => 1,
+        }
+    }
+
+    /// The length of the units not counted in months, in milliseconds (days and weeks without
+    /// DST changes).
     fn millis(self) -> Option<i64> {
         match self {
             Unit::Millisecond => Some(1),
@@ -535,41 +553,31 @@ impl DateAdd {
 
 /// `instant` (in `instants.unit`) moved by `amount` `unit`s.
 fn add(instants: &Instants, unit: Unit, amount: i64, instant: i64) -> Option<i64> {
-    match unit.millis() {
-        Some(unit_millis) if unit.is_time() || instants.zone.is_none() => {
-            let millis = amount.checked_mul(unit_millis)?;
-            match instants.unit {
-                // Trino rounds to the precision of the value, halves up.
-                TimeUnit::Second => {
-                    let moved = instant.checked_mul(1_000)?.checked_add(millis)?;
-                    Some(moved.checked_add(500)?.div_euclid(1_000))
-                }
-                native => instant.checked_add(millis.checked_mul(per_second(native) / 1_000)?),
+    if let Some(unit_millis) = instants.fixed_millis(unit) {
+        let millis = amount.checked_mul(unit_millis)?;
+        return match instants.unit {
+            // Trino rounds to the precision of the value, halves up.
+            TimeUnit::Second => {
+                let moved = instant.checked_mul(1_000)?.checked_add(millis)?;
+                Some(moved.checked_add(500)?.div_euclid(1_000))
             }
-        }
-        _ => {
-            let wall = instants.wall_clock(instant)?;
-            let moved = match unit {
-                Unit::Day => wall.checked_add_signed(TimeDelta::try_days(amount)?)?,
-                Unit::Week => wall.checked_add_signed(TimeDelta::try_weeks(amount)?)?,
-                _ => {
-                    let per_unit = match unit {
-                        Unit::Quarter => 3,
-                        Unit::Year => 12,
-                        _ => 1,
-                    };
-                    let months =
-                        Months::new(u32::try_from(amount.abs().checked_mul(per_unit)?).ok()?);
-                    if amount < 0 {
-                        wall.checked_sub_months(months)?
-                    } else {
-                        wall.checked_add_months(months)?
-                    }
-                }
-            };
-            instants.instant(moved, instant)
-        }
+            unit => instant.checked_add(millis.checked_mul(per_second(unit) / 1_000)?),
+        };
     }
+    let wall = instants.wall_clock(instant)?;
+    let months = || {
+        Some(Months::new(u32::try_from(amount.checked_abs()?.checked_mul(unit.months())?).ok()?))
+    };
+    let moved = match unit {
+        Unit::Month | Unit::Quarter | Unit::Year if amount < 0 => {
+            wall.checked_sub_months(months()?)?
+        }
+        Unit::Month | Unit::Quarter | Unit::Year => wall.checked_add_months(months()?)?,
+        _ => wall.checked_add_signed(TimeDelta::try_milliseconds(
+            amount.checked_mul(unit.millis()?)?,
+        )?)?,
+    };
+    instants.instant(moved, instant)
 }
 
 impl ScalarUDFImpl for DateAdd {
@@ -603,8 +611,7 @@ impl ScalarUDFImpl for DateAdd {
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let [_, amounts, timestamps] =
-            ColumnarValue::values_to_arrays(&args.args)?.try_into().expect("three");
+        let [_, amounts, timestamps] = arg_arrays(&args.args)?;
         let date = timestamps.data_type() == &DataType::Date32;
         let units = Unit::column(self.name(), &args.args[0], args.number_rows, date)?;
         let instants = Instants::new(&timestamps)?;
@@ -670,28 +677,20 @@ fn year_difference(from: NaiveDateTime, to: NaiveDateTime) -> i64 {
 /// `to - from` in whole `unit`s, truncated toward zero; Trino first rounds both down to
 /// milliseconds.
 fn difference(instants: &Instants, unit: Unit, from: i64, to: i64) -> Option<i64> {
-    let (from_millis, to_millis) = (instants.millis(from)?, instants.millis(to)?);
-    match unit.millis() {
-        Some(unit_millis) if unit.is_time() || instants.zone.is_none() => {
-            Some(to_millis.checked_sub(from_millis)? / unit_millis)
-        }
-        _ => {
-            let wall = |instant| {
-                let wall = instants.wall_clock(instant)?;
-                // Rounded down to milliseconds, as above.
-                wall.with_nanosecond(wall.nanosecond() / 1_000_000 * 1_000_000)
-            };
-            let (from, to) = (wall(from)?, wall(to)?);
-            Some(match unit {
-                Unit::Day | Unit::Week => {
-                    (to - from).num_milliseconds() / unit.millis().expect("fixed")
-                }
-                Unit::Month => month_difference(from, to),
-                Unit::Quarter => month_difference(from, to) / 3,
-                _ => year_difference(from, to),
-            })
-        }
+    if let Some(unit_millis) = instants.fixed_millis(unit) {
+        return Some(instants.millis(to)?.checked_sub(instants.millis(from)?)? / unit_millis);
     }
+    let wall = |instant| {
+        let wall = instants.wall_clock(instant)?;
+        wall.with_nanosecond(wall.nanosecond() / 1_000_000 * 1_000_000)
+    };
+    let (from, to) = (wall(from)?, wall(to)?);
+    Some(match unit {
+        Unit::Month => month_difference(from, to),
+        Unit::Quarter => month_difference(from, to) / 3,
+        Unit::Year => year_difference(from, to),
+        _ => (to - from).num_milliseconds() / unit.millis()?,
+    })
 }
 
 /// Trino's `date_diff(unit, timestamp1, timestamp2)`: `timestamp2 - timestamp1` in whole units,
@@ -740,8 +739,7 @@ impl ScalarUDFImpl for DateDiff {
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let [_, first, second] =
-            ColumnarValue::values_to_arrays(&args.args)?.try_into().expect("three");
+        let [_, first, second] = arg_arrays(&args.args)?;
         let date = first.data_type() == &DataType::Date32;
         let units = Unit::column(self.name(), &args.args[0], args.number_rows, date)?;
         let (first, second) = (Instants::new(&first)?, Instants::new(&second)?);

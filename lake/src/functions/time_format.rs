@@ -524,3 +524,118 @@ impl Fields {
 fn weeks_in(weekyear: i32) -> u32 {
     if NaiveDate::from_isoywd_opt(weekyear, 53, Weekday::Mon).is_some() { 53 } else { 52 }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn millis(text: &str) -> i64 {
+        chrono::DateTime::parse_from_rfc3339(text).unwrap().timestamp_millis()
+    }
+
+    #[test]
+    fn iso8601_reads_the_forms_joda_reads() {
+        let cases = [
+            ("2020-05-11", "2020-05-11T00:00:00Z"),
+            ("2020-5-1", "2020-05-01T00:00:00Z"),
+            ("2020", "2020-01-01T00:00:00Z"),
+            ("2020-05-11T", "2020-05-11T00:00:00Z"),
+            ("2020-05-11TZ", "2020-05-11T00:00:00Z"),
+            ("2020-05-11T11", "2020-05-11T11:00:00Z"),
+            ("2020-05-11T11:15", "2020-05-11T11:15:00Z"),
+            ("2020-05-11T11:15:05,5", "2020-05-11T11:15:05.500Z"),
+            ("2020-05-11T11:15.5", "2020-05-11T11:15:30Z"),
+            ("2020-05-11T11:15:05.999999999-08", "2020-05-11T19:15:05.999Z"),
+            ("2020-05-11T11:15:05+0530", "2020-05-11T05:45:05Z"),
+            ("2020-05-11T23:59:59-23:59", "2020-05-12T23:58:59Z"),
+            ("2020-123", "2020-05-02T00:00:00Z"),
+            ("2020-W01", "2020-01-02T00:00:00Z"),
+            ("2020-w01-1T10", "2019-12-30T10:00:00Z"),
+            ("T10:15Z", "1970-01-01T10:15:00Z"),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(parse_iso8601(text), Some(millis(expected)), "{text}");
+        }
+        let invalid = [
+            "",
+            "T",
+            "2020-05-11Z",
+            "2020-05-11 11:15",
+            "2020-05-11T24:00",
+            "2020-05-11T11:60",
+            "2020-05-11T11:15:05.",
+            "2020-05-11T11:15:05.1234567890",
+            "2020-05-11T11+1",
+            "2020-05-11T11+24",
+            "2020-13",
+            "2020-02-30",
+            "2021-366",
+            "2020-W54",
+            "2020-05-11T11:15:05Zjunk",
+        ];
+        for text in invalid {
+            assert_eq!(parse_iso8601(text), None, "{text}");
+        }
+    }
+
+    #[test]
+    fn mysql_formats_compile_to_joda_elements() {
+        use Element::*;
+        assert_eq!(
+            MysqlFormat::compile("%T%%%Q").unwrap(),
+            MysqlFormat(vec![
+                Number { field: Field::Hour, max: 2 },
+                Literal(':'),
+                Number { field: Field::Minute, max: 2 },
+                Literal(':'),
+                Number { field: Field::Second, max: 2 },
+                Literal('%'),
+                Literal('Q'),
+            ])
+        );
+        for unsupported in ["%D", "%U", "%u", "%V", "%w", "%X"] {
+            let error = MysqlFormat::compile(unsupported).unwrap_err();
+            assert!(error.ends_with("not supported in date format string"), "{error}");
+        }
+    }
+
+    #[test]
+    fn mysql_formats_parse_as_joda_does() {
+        let parse = |text: &str, format: &str| MysqlFormat::compile(format).unwrap().parse(text);
+        let cases = [
+            // Literals and names in either case; numbers narrower than their width.
+            ("2022T1/2", "%Yt%c/%e", "2022-01-02T00:00:00Z"),
+            ("SEPTEMBER 3 2022", "%M %e %Y", "2022-09-03T00:00:00Z"),
+            ("sep 3 2022", "%b %e %Y", "2022-09-03T00:00:00Z"),
+            ("12:05:01 AM", "%r", "1970-01-01T00:05:01Z"),
+            ("12:05:01 pm", "%r", "1970-01-01T12:05:01Z"),
+            ("7 PM", "%l %p", "1970-01-01T19:00:00Z"),
+            ("2022-10-20 .1", "%Y-%m-%d .%f", "2022-10-20T00:00:00.100Z"),
+            // A weekday moves the date within its Monday-to-Sunday week.
+            ("Mon 2022-10-20", "%a %Y-%m-%d", "2022-10-17T00:00:00Z"),
+            // Without a year, days and months fall in 2000, times on 1970-01-01.
+            ("Oct 20", "%b %d", "2000-10-20T00:00:00Z"),
+            ("366", "%j", "2000-12-31T00:00:00Z"),
+            ("05:06", "%i:%s", "1970-01-01T00:05:06Z"),
+        ];
+        for (text, format, expected) in cases {
+            assert_eq!(parse(text, format), Ok(millis(expected)), "'{text}', '{format}'");
+        }
+        // %Y is signed, like Joda's year.
+        let ides = NaiveDate::from_ymd_opt(-44, 3, 15).map(millis_of);
+        assert_eq!(parse("-0044-03-15", "%Y-%m-%d").ok(), ides);
+        let errors = [
+            ("2022-10", "%Y-%m-%d", "it is too short"),
+            ("2022-10-20 ", "%Y-%m-%d", "it is malformed at ' '"),
+            ("22-10-20", "%y%m%d", "it is malformed at '-10-20'"),
+            ("2022-00-01", "%Y-%m-%d", "value 0 for monthOfYear must be in the range [1,12]"),
+            ("2021-366", "%Y-%j", "value 366 for dayOfYear must be in the range [1,365]"),
+            ("24:00", "%H:%i", "value 24 for hourOfDay must be in the range [0,23]"),
+            ("0 AM", "%h %p", "value 0 for clockhourOfHalfday must be in the range [1,12]"),
+            ("2022 W53", "%x W%v", "value 53 for weekOfWeekyear must be in the range [1,52]"),
+        ];
+        for (text, format, expected) in errors {
+            assert_eq!(parse(text, format), Err(expected.to_string()), "'{text}', '{format}'");
+        }
+    }
+}
