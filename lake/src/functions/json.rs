@@ -240,6 +240,12 @@ impl ScalarUDFImpl for JsonArrayContains {
             .map(|row| {
                 let document = documents.is_valid(row).then(|| documents.value(row))?;
                 let needle = needle(row)?;
+                // Trino answers false for NaN and infinities before reading the document.
+                if let Needle::Double(wanted) = needle
+                    && !wanted.is_finite()
+                {
+                    return Some(false);
+                }
                 visit_array(document, |element| needle.matches(&element))
             })
             .collect();
@@ -382,6 +388,7 @@ mod tests {
             ("'[1.0, 2]', 1", Some(false)),
             ("'[1.5, 2]', 1.5", Some(true)),
             ("'[1, 2]', 1.0", Some(false)),
+            ("'nonsense', CAST('NaN' AS DOUBLE)", Some(false)),
             (r#"'["a", true]', true"#, Some(true)),
             (r#"'["a", "true"]', false"#, Some(false)),
             (r#"'["a", "b"]', 'b'"#, Some(true)),

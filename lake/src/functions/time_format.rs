@@ -217,7 +217,7 @@ fn iso_time(cursor: &mut Cursor) -> Option<i64> {
 
 /// Reads `Z`, `±HH`, `±HH:mm` or `±HHmm` as milliseconds east of UTC.
 fn iso_offset(cursor: &mut Cursor) -> Option<i64> {
-    if cursor.eat(b'Z') {
+    if cursor.eat_ignoring_case('Z') {
         return Some(0);
     }
     let sign = if cursor.eat(b'+') {
@@ -239,13 +239,14 @@ fn iso_offset(cursor: &mut Cursor) -> Option<i64> {
 /// Parses `text` as Joda's ISO 8601 `dateTimeParser` (Trino's `from_iso8601_timestamp`) does:
 /// a calendar, week or ordinal date, optionally `T` and a time, and after `T` optionally an
 /// offset; or `T` and a time alone, on 1970-01-01. Returns epoch milliseconds; text without an
-/// offset is read in UTC, Athena's session zone. Digits past milliseconds are truncated.
+/// offset is read in UTC, Athena's session zone. Digits past milliseconds are truncated, and
+/// letters match in either case.
 pub fn parse_iso8601(text: &str) -> Option<i64> {
     let mut cursor = Cursor::new(text);
-    let time_only = cursor.peek() == Some(b'T');
+    let time_only = matches!(cursor.peek(), Some(b'T' | b't'));
     let date = if time_only { epoch_date() } else { IsoDate::parse(&mut cursor)?.date()? };
     let (mut millis_of_day, mut offset) = (0, 0);
-    if cursor.eat(b'T') {
+    if cursor.eat_ignoring_case('T') {
         if cursor.peek().is_some_and(|byte| byte.is_ascii_digit()) {
             millis_of_day = iso_time(&mut cursor)?;
         } else if time_only {
@@ -552,6 +553,7 @@ mod tests {
             ("2020-W01", "2020-01-02T00:00:00Z"),
             ("2020-w01-1T10", "2019-12-30T10:00:00Z"),
             ("T10:15Z", "1970-01-01T10:15:00Z"),
+            ("2020-05-11t11:15:05z", "2020-05-11T11:15:05Z"),
         ];
         for (text, expected) in cases {
             assert_eq!(parse_iso8601(text), Some(millis(expected)), "{text}");
