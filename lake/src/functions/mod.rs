@@ -8,9 +8,9 @@
 //!
 //! `any_match(array, x -> ...)` is DataFusion's and plans and runs with Trino's semantics,
 //! but only under a SQL dialect whose parser knows lambdas (DuckDB, Databricks, ...): the
-//! generic dialect that trailhound's sessions and rule validation use reads `x -> x > 2` as
-//! the JSON arrow operator `x -> x` compared with 2, so planning fails on the unknown column
-//! `x`. A function cannot change that; it takes switching the session's dialect.
+//! generic dialect that trailhound's sessions and rule validation use parses `x -> x > 2` as
+//! the JSON operator `->` between a column `x` and `x > 2`, so planning fails on the unknown
+//! column `x`. No function can change that; it takes switching the sessions' dialect.
 
 mod arrays;
 mod json;

@@ -1,7 +1,10 @@
 //! Trino's `split_part`, replacing DataFusion's, which follows PostgreSQL: an empty string past
 //! the last field and negative indexes counting from the end, where Trino returns NULL and
-//! rejects indexes below 1. (`regexp_like` is DataFusion's own: it already has Trino's
-//! semantics.)
+//! rejects indexes below 1.
+//!
+//! `regexp_like` is DataFusion's own: like Trino's it is true when the pattern occurs anywhere
+//! in the string. Its patterns are Rust `regex` syntax, which lacks the look-arounds and
+//! back-references of Trino's Java syntax; such patterns fail to compile rather than match.
 
 use std::sync::Arc;
 
@@ -128,5 +131,8 @@ mod tests {
             ScalarValue::Boolean(Some(false))
         );
         assert_eq!(value("SELECT regexp_like(NULL, 'a')").await, ScalarValue::Boolean(None));
+        // Rust's syntax, not Java's: no look-arounds.
+        let error = failure("SELECT regexp_like('ab', 'a(?=b)')").await;
+        assert!(error.contains("look-around"), "{error}");
     }
 }
