@@ -296,7 +296,7 @@ async fn run(settings: pipeline::config::ResolvedRun) -> Result<ExitCode> {
             },
         };
         let file = pipeline::sinks::config::load(path)?;
-        sinks.extend(pipeline::sinks::config::build(path, file, &context)?);
+        sinks.extend(pipeline::sinks::config::build(path, file, &context).await?);
     }
     let mut sink = Fanout::new(sinks);
     let config = RunConfig {

@@ -5,7 +5,7 @@
 //! ```toml
 //! [[sink]]
 //! name = "soc-webhook"              # metrics label and outbox folder
-//! type = "webhook"                  # webhook | slack | pagerduty
+//! type = "webhook"                  # webhook | slack | pagerduty | sns (topic_arn = "arn:...")
 //! url_env = "SOC_WEBHOOK_URL"       # or url = "https://..." or url_file = "/run/secrets/url"
 //! secret_env = "SOC_WEBHOOK_SECRET" # HMAC-SHA256 key (webhook), or secret_file
 //! headers = { "X-Team" = "security" }
@@ -27,10 +27,11 @@ use lake::LakeLocation;
 use serde::Deserialize;
 
 use super::AlertSink;
-use super::durable::DurableSink;
+use super::durable::{Deliver, DurableSink};
 use super::http::{AddressGuard, HttpTarget, RetryPolicy};
 use super::http_sink::{HttpDeliverer, HttpKind, Secret};
 use super::routing::Route;
+use super::sns::SnsDeliverer;
 use crate::detect::Severity;
 use crate::error::{PipelineError, Result};
 use crate::internal_events::Counters;
@@ -53,7 +54,7 @@ pub struct SinksFile {
 pub struct SinkSettings {
     /// Unique name: the metrics label and the outbox folder.
     pub name: String,
-    /// `webhook`, `slack` or `pagerduty`.
+    /// `webhook`, `slack`, `pagerduty` or `sns`.
     #[serde(rename = "type")]
     pub kind: String,
     /// Receiver URL, written here (for URLs that hold no token).
@@ -70,6 +71,8 @@ pub struct SinkSettings {
     pub routing_key_env: Option<String>,
     /// File holding PagerDuty's routing key.
     pub routing_key_file: Option<PathBuf>,
+    /// SNS topic ARN.
+    pub topic_arn: Option<String>,
     /// Extra request headers (webhook).
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
@@ -134,19 +137,40 @@ pub struct SinkContext<'a> {
 }
 
 /// Builds the sinks of a sinks file.
-pub fn build(
+pub async fn build(
     file: &Path,
     settings: SinksFile,
     context: &SinkContext<'_>,
 ) -> Result<Vec<Box<dyn AlertSink>>> {
-    settings.sinks.into_iter().map(|sink| build_one(file, sink, context)).collect()
+    let mut sinks: Vec<Box<dyn AlertSink>> = Vec::new();
+    for sink in settings.sinks {
+        let deliverer = deliverer(file, &sink).await?;
+        let route = Route {
+            min_severity: sink.min_severity,
+            rules: sink.rules,
+            exclude_rules: sink.exclude_rules,
+            tags: sink.tags,
+            tactics: sink.tactics,
+            rule_tags: context.rule_tags.clone(),
+        };
+        let mut durable = DurableSink::new(
+            &sink.name,
+            deliverer,
+            route,
+            context.location.clone(),
+            context.counters.clone(),
+        )
+        .with_takeover(context.takeover);
+        if let Some(per_minute) = sink.rate_limit_per_minute {
+            durable = durable.with_rate_limit(per_minute);
+        }
+        sinks.push(Box::new(durable));
+    }
+    Ok(sinks)
 }
 
-fn build_one(
-    file: &Path,
-    sink: SinkSettings,
-    context: &SinkContext<'_>,
-) -> Result<Box<dyn AlertSink>> {
+/// What delivers a sink's alerts.
+async fn deliverer(file: &Path, sink: &SinkSettings) -> Result<Box<dyn Deliver>> {
     let invalid = |reason: String| PipelineError::Config {
         file: file.to_path_buf(),
         reason: format!("sink '{}': {reason}", sink.name),
@@ -170,8 +194,15 @@ fn build_one(
             _ => Err(invalid(format!("{what}: give one of the value, _env or _file"))),
         }
     };
-    let url = secret(&sink.url, &sink.url_env, &sink.url_file, "url")?;
     let kind = match sink.kind.as_str() {
+        "sns" => {
+            let topic = sink
+                .topic_arn
+                .as_deref()
+                .filter(|arn| arn.starts_with("arn:"))
+                .ok_or_else(|| invalid("topic_arn (an SNS topic ARN) is required".into()))?;
+            return Ok(Box::new(SnsDeliverer::new(topic).await));
+        }
         "webhook" => HttpKind::Webhook {
             headers: sink.headers.clone().into_iter().collect(),
             secret: secret(&None, &sink.secret_env, &sink.secret_file, "secret")?,
@@ -187,10 +218,12 @@ fn build_one(
             .ok_or_else(|| invalid("routing_key_env or routing_key_file is required".into()))?,
         },
         other => {
-            return Err(invalid(format!("unknown type '{other}' (webhook, slack, pagerduty)")));
+            return Err(invalid(format!(
+                "unknown type '{other}' (webhook, slack, pagerduty, sns)"
+            )));
         }
     };
-    let url = match (url, &kind) {
+    let url = match (secret(&sink.url, &sink.url_env, &sink.url_file, "url")?, &kind) {
         (Some(url), _) => url,
         (None, HttpKind::PagerDuty { .. }) => Secret::new(PAGERDUTY_EVENTS_URL.to_string()),
         (None, _) => return Err(invalid("url, url_env or url_file is required".into())),
@@ -210,26 +243,7 @@ fn build_one(
         max_attempts: sink.max_attempts.unwrap_or(6).max(1),
         ..RetryPolicy::default()
     };
-    let route = Route {
-        min_severity: sink.min_severity,
-        rules: sink.rules,
-        exclude_rules: sink.exclude_rules,
-        tags: sink.tags,
-        tactics: sink.tactics,
-        rule_tags: context.rule_tags.clone(),
-    };
-    let mut durable = DurableSink::new(
-        &sink.name,
-        Box::new(HttpDeliverer::new(kind, target, retry)),
-        route,
-        context.location.clone(),
-        context.counters.clone(),
-    )
-    .with_takeover(context.takeover);
-    if let Some(per_minute) = sink.rate_limit_per_minute {
-        durable = durable.with_rate_limit(per_minute);
-    }
-    Ok(Box::new(durable))
+    Ok(Box::new(HttpDeliverer::new(kind, target, retry)))
 }
 
 #[cfg(test)]
@@ -243,7 +257,7 @@ mod tests {
         (dir, path)
     }
 
-    fn build_file(text: &str) -> Result<Vec<Box<dyn AlertSink>>> {
+    async fn build_file(text: &str) -> Result<Vec<Box<dyn AlertSink>>> {
         let (dir, path) = write(text);
         let location = LakeLocation::open(dir.path().join("lake").to_str().unwrap()).unwrap();
         let context = SinkContext {
@@ -252,11 +266,11 @@ mod tests {
             rule_tags: Arc::default(),
             takeover: Duration::ZERO,
         };
-        build(&path, load(&path)?, &context)
+        build(&path, load(&path)?, &context).await
     }
 
-    #[test]
-    fn sinks_build_and_bad_settings_are_named() {
+    #[tokio::test]
+    async fn sinks_build_and_bad_settings_are_named() {
         let key = tempfile::NamedTempFile::new().unwrap();
         std::fs::write(key.path(), "k\n").unwrap();
         let sinks = build_file(&format!(
@@ -264,6 +278,7 @@ mod tests {
              [[sink]]\nname = \"hook\"\ntype = \"webhook\"\nurl = \"https://example.com/x\"\nmin_severity = \"high\"\n",
             key.path().display()
         ))
+        .await
         .unwrap();
         let names: Vec<&str> = sinks.iter().map(|sink| sink.name()).collect();
         assert_eq!(names, ["pd", "hook"]);
@@ -305,7 +320,8 @@ mod tests {
                 "unknown variant `huge`",
             ),
         ] {
-            let error = build_file(text).err().unwrap_or_else(|| panic!("{text}")).to_string();
+            let error =
+                build_file(text).await.err().unwrap_or_else(|| panic!("{text}")).to_string();
             assert!(error.contains("sinks.toml") && error.contains(message), "{text}: {error}");
             assert!(!error.contains("T0K3N"), "{error}");
         }

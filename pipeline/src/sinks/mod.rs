@@ -8,6 +8,7 @@ pub mod http_sink;
 pub mod jsonl;
 pub mod lake_alerts;
 pub mod routing;
+pub mod sns;
 
 use crate::alert::Alert;
 use crate::error::Result;
