@@ -914,7 +914,8 @@ mod tests {
 
     #[tokio::test]
     async fn date_add_follows_trino() {
-        // Trino documentation examples.
+        // Trino documentation examples; DataFusion reads `TIMESTAMP '... UTC'` as a timestamp
+        // without zone, so from_iso8601_timestamp stands in for it.
         let cases = [
             ("'second', 86, TIMESTAMP '2020-03-01 00:00:00'", "2020-03-01T00:01:26"),
             ("'hour', 9, TIMESTAMP '2020-03-01 00:00:00'", "2020-03-01T09:00:00"),
@@ -966,7 +967,8 @@ mod tests {
 
     #[tokio::test]
     async fn date_diff_follows_trino() {
-        // Trino documentation examples.
+        // Trino documentation examples; DataFusion reads `TIMESTAMP '... UTC'` as a timestamp
+        // without zone, so from_iso8601_timestamp stands in for it.
         let cases = [
             ("'second', TIMESTAMP '2020-03-01 00:00:00', TIMESTAMP '2020-03-02 00:00:00'", 86400),
             (
