@@ -67,6 +67,9 @@ pub struct Alert {
     pub fields: Option<Map<String, Value>>,
     /// The matching CloudTrail records (the first [`MAX_EVENTS_PER_ALERT`]).
     pub events: Vec<Map<String, Value>>,
+    /// What local enrichment added (only when enrichment is configured).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enrichment: Option<crate::enrich::Enrichment>,
 }
 
 /// An alert committed with the shared state and not yet confirmed handed to the sink.
@@ -219,6 +222,7 @@ fn alert_of(hits: &[Hit]) -> Alert {
         runbook: rule.meta.runbook.clone(),
         fields: first.fields.clone(),
         events: hits.iter().take(MAX_EVENTS_PER_ALERT).map(|hit| hit.record.clone()).collect(),
+        enrichment: None,
     }
 }
 

@@ -51,6 +51,9 @@ pub struct RunSettings {
     /// Sinks file (TOML): webhook, Slack and PagerDuty destinations with routing.
     #[arg(long, env = "TRAILHOUND_SINKS")]
     pub sinks: Option<PathBuf>,
+    /// AWS's ip-ranges.json: alerts then say whether their source IP is AWS's.
+    #[arg(long, env = "TRAILHOUND_AWS_IP_RANGES")]
+    pub aws_ip_ranges: Option<PathBuf>,
     /// Also write every alert to the lake's `alerts` table: true or false (default true).
     #[arg(long, env = "TRAILHOUND_ALERTS_TABLE")]
     pub alerts_table: Option<bool>,
@@ -93,6 +96,8 @@ pub struct ResolvedRun {
     pub alerts: String,
     /// See [`RunSettings::sinks`].
     pub sinks: Option<PathBuf>,
+    /// See [`RunSettings::aws_ip_ranges`].
+    pub aws_ip_ranges: Option<PathBuf>,
     /// See [`RunSettings::alerts_table`].
     pub alerts_table: bool,
     /// See [`RunSettings::batch_rows`].
@@ -127,6 +132,7 @@ impl RunSettings {
             rules: self.rules.or(fallback.rules),
             alerts: self.alerts.or(fallback.alerts),
             alerts_table: self.alerts_table.or(fallback.alerts_table),
+            aws_ip_ranges: self.aws_ip_ranges.or(fallback.aws_ip_ranges),
             sinks: self.sinks.or(fallback.sinks),
             batch_rows: self.batch_rows.or(fallback.batch_rows),
             lateness: self.lateness.or(fallback.lateness),
@@ -177,6 +183,7 @@ impl RunSettings {
             rules: self.rules,
             alerts: self.alerts.unwrap_or_else(|| "-".to_string()),
             alerts_table: self.alerts_table.unwrap_or(true),
+            aws_ip_ranges: self.aws_ip_ranges,
             sinks: self.sinks,
             batch_rows,
             lateness: duration("lateness", self.lateness.as_deref().unwrap_or("15m"))?,

@@ -298,7 +298,14 @@ async fn run(settings: pipeline::config::ResolvedRun) -> Result<ExitCode> {
         let file = pipeline::sinks::config::load(path)?;
         sinks.extend(pipeline::sinks::config::build(path, file, &context).await?);
     }
-    let mut sink = Fanout::new(sinks);
+    let enricher = pipeline::enrich::Enricher::new(
+        settings.aws_ip_ranges.as_deref().map(pipeline::enrich::AwsRanges::load).transpose()?,
+    );
+    let mut sink: Box<dyn AlertSink> = if enricher.is_empty() {
+        Box::new(Fanout::new(sinks))
+    } else {
+        Box::new(pipeline::enrich::EnrichingSink::new(enricher, Box::new(Fanout::new(sinks))))
+    };
     let config = RunConfig {
         inputs: settings.inputs,
         decode: DecodeConfig { batch_rows: settings.batch_rows, ..DecodeConfig::default() },
@@ -336,7 +343,7 @@ async fn run(settings: pipeline::config::ResolvedRun) -> Result<ExitCode> {
             &config,
             &location,
             &mut processor,
-            &mut sink,
+            sink.as_mut(),
             counters,
             sqs::shutdown_signal(),
         )
@@ -354,7 +361,7 @@ async fn run(settings: pipeline::config::ResolvedRun) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     ops.ready.store(true, std::sync::atomic::Ordering::Relaxed);
-    let summary = run_files(&config, &location, &mut processor, &mut sink, counters)
+    let summary = run_files(&config, &location, &mut processor, sink.as_mut(), counters)
         .await
         .context("the run stopped")?;
     eprintln!("trailhound: {}", summary.line());

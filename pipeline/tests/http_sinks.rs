@@ -134,6 +134,7 @@ fn alert(id: &str) -> Alert {
         runbook: Some("Restart logging on the trail <name> & review the caller.".into()),
         fields: None,
         events: vec![],
+        enrichment: None,
     }
 }
 
@@ -505,4 +506,84 @@ async fn a_run_routes_alerts_to_each_sink_and_a_restart_after_an_outage_sends_ea
             signature(b"s3cret", &request.body)
         );
     }
+}
+
+#[tokio::test]
+async fn a_process_killed_mid_delivery_loses_nothing_and_repeats_at_most_the_alert_in_flight() {
+    let work = tempfile::tempdir().unwrap();
+    let samples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../samples/cloudtrail");
+    // The alerts a clean run raises.
+    let clean_alerts = work.path().join("clean.jsonl");
+    let clean = std::process::Command::new(env!("CARGO_BIN_EXE_trailhound"))
+        .args(["run", "--input", samples.to_str().unwrap()])
+        .args(["--lake", work.path().join("clean-lake").to_str().unwrap()])
+        .args(["--alerts", clean_alerts.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(clean.status.success());
+    let mut expected: Vec<String> = std::fs::read_to_string(&clean_alerts)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str::<Alert>(line).unwrap().alert_id)
+        .collect();
+    expected.sort();
+
+    // A receiver answering slowly, so the kill lands in the middle of the deliveries.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let receiver = Receiver::default();
+    receiver
+        .script
+        .lock()
+        .unwrap()
+        .extend((0..expected.len()).map(|_| Answer(200, vec![], Duration::from_millis(200))));
+    receiver.start(listener).await;
+    let sinks = work.path().join("sinks.toml");
+    std::fs::write(
+        &sinks,
+        format!(
+            "[[sink]]\nname = \"hook\"\ntype = \"webhook\"\nurl = \"http://{address}/hook\"\n\
+             allow_addresses = [\"127.0.0.1\"]\n"
+        ),
+    )
+    .unwrap();
+    let args: Vec<String> = vec![
+        "run".into(),
+        "--input".into(),
+        samples.display().to_string(),
+        "--lake".into(),
+        work.path().join("lake").display().to_string(),
+        "--alerts".into(),
+        "/dev/null".into(),
+        "--sinks".into(),
+        sinks.display().to_string(),
+    ];
+    let command = move || {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_trailhound"));
+        command.args(&args).stderr(std::process::Stdio::null());
+        command
+    };
+    let mut first = command().spawn().unwrap();
+    while receiver.received().len() < 3 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    first.kill().unwrap();
+    first.wait().unwrap();
+    let before_restart = receiver.received().len();
+    assert!(before_restart < expected.len(), "killed before delivering everything");
+
+    let restart = tokio::task::spawn_blocking(move || command().status().unwrap()).await.unwrap();
+    assert!(restart.success());
+    let mut received: Vec<String> = receiver
+        .received()
+        .iter()
+        .map(|request| request.header("Idempotency-Key").unwrap().to_string())
+        .collect();
+    received.sort();
+    let mut distinct = received.clone();
+    distinct.dedup();
+    assert_eq!(distinct, expected, "every alert arrived");
+    // Deliveries are sequential: only the one in flight at the kill can arrive twice, and
+    // it carries the same idempotency key both times.
+    assert!(received.len() - distinct.len() <= 1, "{} duplicates", received.len() - distinct.len());
 }

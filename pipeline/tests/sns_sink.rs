@@ -35,6 +35,7 @@ fn alert(id: &str, severity: Severity) -> Alert {
         runbook: None,
         fields: None,
         events: vec![],
+        enrichment: None,
     }
 }
 

@@ -660,6 +660,7 @@ fn correlation_alert(rule: &CorrelationRule, members: &[Signal]) -> Alert {
             .take(MAX_EVENTS_PER_ALERT)
             .filter_map(|record| serde_json::from_str(record).ok())
             .collect(),
+        enrichment: None,
     }
 }
 

@@ -9,45 +9,27 @@ use std::time::Duration;
 
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 
+use crate::net::Cidr;
+
 /// Refuses addresses a webhook must not reach (private, loopback, link-local, instance
 /// metadata, ...) unless a configured CIDR allows them. Checked on every connection, after
 /// DNS resolution, so a public name resolving to an inner address is refused too.
 #[derive(Debug, Clone, Default)]
 pub struct AddressGuard {
-    allowed: Vec<(IpAddr, u8)>,
+    allowed: Vec<Cidr>,
 }
 
 impl AddressGuard {
     /// A guard allowing `allowed` (addresses or CIDRs: `127.0.0.1`, `10.0.0.0/8`, `::1`).
     pub fn new(allowed: &[String]) -> Result<Self, String> {
-        let allowed = allowed
-            .iter()
-            .map(|text| {
-                let (address, bits) = match text.split_once('/') {
-                    Some((address, bits)) => (address, Some(bits)),
-                    None => (text.as_str(), None),
-                };
-                let address: IpAddr =
-                    address.parse().map_err(|_| format!("'{text}' is not an address or CIDR"))?;
-                let max = if address.is_ipv4() { 32 } else { 128 };
-                let bits = match bits {
-                    Some(bits) => bits
-                        .parse::<u8>()
-                        .ok()
-                        .filter(|bits| *bits <= max)
-                        .ok_or_else(|| format!("'{text}': bad prefix length"))?,
-                    None => max,
-                };
-                Ok((address, bits))
-            })
-            .collect::<Result<_, String>>()?;
+        let allowed = allowed.iter().map(|text| Cidr::parse(text)).collect::<Result<_, _>>()?;
         Ok(Self { allowed })
     }
 
     /// Why `address` may not be reached, or `None` when it may.
     pub fn refusal(&self, address: IpAddr) -> Option<&'static str> {
         let reason = inner_address(address)?;
-        if self.allowed.iter().any(|(network, bits)| contains(*network, *bits, address)) {
+        if self.allowed.iter().any(|network| network.contains(address)) {
             return None;
         }
         Some(reason)
@@ -99,16 +81,6 @@ fn inner_address(address: IpAddr) -> Option<&'static str> {
             }
         }
     }
-}
-
-fn contains(network: IpAddr, bits: u8, address: IpAddr) -> bool {
-    let (network, address, width) = match (network, address) {
-        (IpAddr::V4(n), IpAddr::V4(a)) => (u32::from(n) as u128, u32::from(a) as u128, 32),
-        (IpAddr::V6(n), IpAddr::V6(a)) => (u128::from(n), u128::from(a), 128),
-        _ => return false,
-    };
-    let shift = width - u32::from(bits);
-    shift >= width || (network >> shift) == (address >> shift)
 }
 
 /// Resolves names with the system resolver, then drops the addresses the guard refuses.

@@ -85,6 +85,7 @@ mod tests {
             runbook: None,
             fields: None,
             events: vec![],
+            enrichment: None,
         }
     }
 
