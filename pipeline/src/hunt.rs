@@ -66,9 +66,11 @@ pub async fn lake_session(
     range: TimeRange,
     read_bytes: Arc<AtomicU64>,
 ) -> Result<SessionContext> {
-    // Hunting keeps DataFusion's defaults except the batch size: wide CloudTrail rows make
-    // smaller batches stream out sooner.
-    let config = SessionConfig::new().with_batch_size(4096);
+    // Smaller batches of wide CloudTrail rows stream out sooner. DuckDB's dialect is
+    // DataFusion's generic one plus lambdas, so Athena's `any_match(array, x -> ...)` parses.
+    let config = SessionConfig::new()
+        .with_batch_size(4096)
+        .set_str("datafusion.sql_parser.dialect", "DuckDB");
     let ctx = SessionContext::new_with_state(
         SessionStateBuilder::new().with_config(config).with_default_features().build(),
     );

@@ -278,6 +278,18 @@ async fn json_and_table_formats_and_clear_errors() {
         "{text}"
     );
 
+    // Trino's lambdas: its documentation's any_match examples, and one over a column.
+    let mut out = Vec::new();
+    let sql = "SELECT any_match(ARRAY[5, -1, 6], x -> x > 0) AS a, \
+               any_match(ARRAY[-5, -1], x -> x > 0) AS b, \
+               count(*) FILTER (WHERE any_match(ARRAY[eventname], n -> n = 'StopLogging')) AS c \
+               FROM cloudtrail";
+    hunt(&lake.location, TimeRange::default(), sql, OutputFormat::Csv, &mut out, false)
+        .await
+        .unwrap();
+    let stops = lake.events.iter().filter(|e| e["eventName"] == "StopLogging").count();
+    assert_eq!(String::from_utf8(out).unwrap(), format!("a,b,c\ntrue,false,{stops}\n"));
+
     for (sql, message) in [
         ("SELEC 1", "query: syntax error: Expected: an SQL statement, found: SELEC"),
         ("DROP TABLE cloudtrail", "query: only queries run here"),

@@ -10,7 +10,9 @@
 //! but only under a SQL dialect whose parser knows lambdas (DuckDB, Databricks, ...): the
 //! generic dialect that trailhound's sessions and rule validation use parses `x -> x > 2` as
 //! the JSON operator `->` between a column `x` and `x > 2`, so planning fails on the unknown
-//! column `x`. No function can change that; it takes switching the sessions' dialect.
+//! column `x`. `trailhound hunt` therefore parses with DuckDB's dialect, where
+//! `any_match(resources, r -> r['type'] = 'AWS::KMS::Key')` works (a row's members are read
+//! with `r['member']` inside a lambda, not Trino's `r.member`); rules keep the generic dialect.
 
 mod arrays;
 mod json;
