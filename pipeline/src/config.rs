@@ -54,6 +54,11 @@ pub struct RunSettings {
     /// AWS's ip-ranges.json: alerts then say whether their source IP is AWS's.
     #[arg(long, env = "TRAILHOUND_AWS_IP_RANGES")]
     pub aws_ip_ranges: Option<PathBuf>,
+    /// MaxMind-format databases (GeoLite2/GeoIP2 Country, ASN, City; comma-separated):
+    /// alerts then carry their source IP's country and autonomous system.
+    #[arg(long, env = "TRAILHOUND_MAXMIND", value_delimiter = ',')]
+    #[serde(default)]
+    pub maxmind: Vec<PathBuf>,
     /// Also write every alert to the lake's `alerts` table: true or false (default true).
     #[arg(long, env = "TRAILHOUND_ALERTS_TABLE")]
     pub alerts_table: Option<bool>,
@@ -98,6 +103,8 @@ pub struct ResolvedRun {
     pub sinks: Option<PathBuf>,
     /// See [`RunSettings::aws_ip_ranges`].
     pub aws_ip_ranges: Option<PathBuf>,
+    /// See [`RunSettings::maxmind`].
+    pub maxmind: Vec<PathBuf>,
     /// See [`RunSettings::alerts_table`].
     pub alerts_table: bool,
     /// See [`RunSettings::batch_rows`].
@@ -132,6 +139,7 @@ impl RunSettings {
             rules: self.rules.or(fallback.rules),
             alerts: self.alerts.or(fallback.alerts),
             alerts_table: self.alerts_table.or(fallback.alerts_table),
+            maxmind: if self.maxmind.is_empty() { fallback.maxmind } else { self.maxmind },
             aws_ip_ranges: self.aws_ip_ranges.or(fallback.aws_ip_ranges),
             sinks: self.sinks.or(fallback.sinks),
             batch_rows: self.batch_rows.or(fallback.batch_rows),
@@ -183,6 +191,7 @@ impl RunSettings {
             rules: self.rules,
             alerts: self.alerts.unwrap_or_else(|| "-".to_string()),
             alerts_table: self.alerts_table.unwrap_or(true),
+            maxmind: self.maxmind,
             aws_ip_ranges: self.aws_ip_ranges,
             sinks: self.sinks,
             batch_rows,

@@ -1,6 +1,7 @@
 //! Local enrichment of alerts, with no call out of the machine: whether the source IP lies in
-//! AWS's published ranges (from the `ip-ranges.json` file AWS publishes, when configured). The
-//! alert says which enrichments ran.
+//! AWS's published ranges (from the `ip-ranges.json` file AWS publishes), and its country and
+//! autonomous system from MaxMind-format databases (GeoLite2/GeoIP2 Country, ASN, City), when
+//! configured. The alert says which enrichments ran.
 
 use std::net::IpAddr;
 use std::path::Path;
@@ -9,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::alert::Alert;
 use crate::error::{PipelineError, Result};
+use crate::maxmind::MaxMindDb;
 use crate::net::Cidr;
 use crate::sinks::AlertSink;
 
@@ -21,6 +23,15 @@ pub struct Enrichment {
     /// AWS service name, for example).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source_ip_aws: Option<AwsRange>,
+    /// ISO country code of `source_ip` (MaxMind `country.iso_code`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_ip_country: Option<String>,
+    /// Autonomous system number of `source_ip`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_ip_asn: Option<u64>,
+    /// Autonomous system organisation of `source_ip`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_ip_as_org: Option<String>,
 }
 
 /// Where an address lies in AWS's published ranges.
@@ -94,17 +105,18 @@ impl AwsRanges {
 #[derive(Default)]
 pub struct Enricher {
     aws: Option<AwsRanges>,
+    maxmind: Vec<MaxMindDb>,
 }
 
 impl Enricher {
-    /// Enrichment with AWS's ranges, when given.
-    pub fn new(aws: Option<AwsRanges>) -> Self {
-        Self { aws }
+    /// Enrichment with AWS's ranges and MaxMind databases, those given.
+    pub fn new(aws: Option<AwsRanges>, maxmind: Vec<MaxMindDb>) -> Self {
+        Self { aws, maxmind }
     }
 
     /// Whether any enrichment is configured.
     pub fn is_empty(&self) -> bool {
-        self.aws.is_none()
+        self.aws.is_none() && self.maxmind.is_empty()
     }
 
     /// Adds what the configured enrichments know to `alert`.
@@ -117,6 +129,37 @@ impl Enricher {
                 .as_deref()
                 .and_then(|ip| ip.parse::<IpAddr>().ok())
                 .map(|ip| aws.lookup(ip));
+        }
+        if !self.maxmind.is_empty() {
+            enrichment.ran.push("maxmind".into());
+            let address = alert.source_ip.as_deref().and_then(|ip| ip.parse::<IpAddr>().ok());
+            for db in &self.maxmind {
+                let Some(address) = address else { break };
+                let record = match db.lookup(address) {
+                    Ok(Some(record)) => record,
+                    Ok(None) => continue,
+                    Err(reason) => {
+                        tracing::warn!(reason, "MaxMind database record unreadable");
+                        continue;
+                    }
+                };
+                let country = record
+                    .pointer("/country/iso_code")
+                    .or(record.pointer("/registered_country/iso_code"));
+                if let Some(country) = country.and_then(|value| value.as_str()) {
+                    enrichment.source_ip_country.get_or_insert_with(|| country.to_string());
+                }
+                if let Some(asn) =
+                    record.get("autonomous_system_number").and_then(|value| value.as_u64())
+                {
+                    enrichment.source_ip_asn.get_or_insert(asn);
+                }
+                if let Some(org) =
+                    record.get("autonomous_system_organization").and_then(|value| value.as_str())
+                {
+                    enrichment.source_ip_as_org.get_or_insert_with(|| org.to_string());
+                }
+            }
         }
         if !enrichment.ran.is_empty() {
             alert.enrichment = Some(enrichment);
@@ -188,7 +231,15 @@ mod tests {
         assert_eq!(at("203.0.113.9"), AwsRange { in_aws: false, services: vec![], region: None });
 
         // The alert says what ran, and what it found.
-        let enricher = Enricher::new(Some(ranges));
+        let mmdb = dir.path().join("asn-country.mmdb");
+        crate::maxmind::tests::write_database(
+            &mmdb,
+            &[(
+                "52.94.0.0/16",
+                serde_json::json!({"country": {"iso_code": "US"}, "autonomous_system_number": 16509, "autonomous_system_organization": "AMAZON-02"}),
+            )],
+        );
+        let enricher = Enricher::new(Some(ranges), vec![MaxMindDb::open(&mmdb).unwrap()]);
         let mut alert: Alert = serde_json::from_value(serde_json::json!({
             "alert_id": "a", "rule_id": "r", "title": "t", "severity": "high",
             "mitre": {"tactics": [], "techniques": []}, "event_ids": [],
@@ -199,11 +250,16 @@ mod tests {
         .unwrap();
         enricher.enrich(&mut alert);
         let enrichment = alert.enrichment.clone().unwrap();
-        assert_eq!(enrichment.ran, ["aws_ip_ranges"]);
+        assert_eq!(enrichment.ran, ["aws_ip_ranges", "maxmind"]);
         assert_eq!(enrichment.source_ip_aws.unwrap().region.as_deref(), Some("us-east-1"));
+        assert_eq!(enrichment.source_ip_country.as_deref(), Some("US"));
+        assert_eq!(enrichment.source_ip_asn, Some(16509));
+        assert_eq!(enrichment.source_ip_as_org.as_deref(), Some("AMAZON-02"));
         alert.source_ip = Some("cloudformation.amazonaws.com".into());
         enricher.enrich(&mut alert);
-        assert_eq!(alert.enrichment.unwrap().source_ip_aws, None, "not an address");
+        let enrichment = alert.enrichment.unwrap();
+        assert_eq!(enrichment.source_ip_aws, None, "not an address");
+        assert_eq!(enrichment.source_ip_country, None);
 
         std::fs::write(&path, "{\"prefixes\": [{\"ip_prefix\": \"nonsense\", \"region\": \"x\", \"service\": \"y\"}]}").unwrap();
         let error = AwsRanges::load(&path).err().unwrap().to_string();

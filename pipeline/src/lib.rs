@@ -11,6 +11,7 @@ pub mod error;
 pub mod exceptions;
 pub mod hunt;
 pub mod internal_events;
+pub mod maxmind;
 pub mod net;
 pub mod ops;
 pub mod process;

@@ -300,6 +300,11 @@ async fn run(settings: pipeline::config::ResolvedRun) -> Result<ExitCode> {
     }
     let enricher = pipeline::enrich::Enricher::new(
         settings.aws_ip_ranges.as_deref().map(pipeline::enrich::AwsRanges::load).transpose()?,
+        settings
+            .maxmind
+            .iter()
+            .map(|path| pipeline::maxmind::MaxMindDb::open(path))
+            .collect::<pipeline::Result<_>>()?,
     );
     let mut sink: Box<dyn AlertSink> = if enricher.is_empty() {
         Box::new(Fanout::new(sinks))
