@@ -225,20 +225,30 @@ async fn webhook_posts_the_signed_alert_with_its_idempotency_key() {
 
 #[tokio::test]
 async fn retries_500s_and_honours_retry_after() {
-    let setup = setup().await;
-    setup.receiver.script.lock().unwrap().extend([
-        Answer(500, vec![], Duration::ZERO),
-        Answer(429, vec![("Retry-After", "1")], Duration::ZERO),
-        Answer(503, vec![], Duration::ZERO),
-    ]);
-    let mut sink = sink(&setup, webhook(), &setup.url, loopback(), Duration::from_secs(5));
-    sink.send(&alert("a1")).await.unwrap();
-    let started = Instant::now();
-    sink.flush().await.unwrap();
-    assert!(started.elapsed() >= Duration::from_secs(1), "Retry-After: 1 was not honoured");
-    assert_eq!(setup.receiver.received().len(), 4);
-    assert_eq!(setup.counters.sink_retries.lock().unwrap()["test-sink"], 3);
-    assert!(dead_letters(&setup).is_empty());
+    // The same failures against a webhook, a Slack and a PagerDuty receiver.
+    let kinds = [
+        webhook(),
+        HttpKind::Slack,
+        HttpKind::PagerDuty { routing_key: Secret::new("R0UT1NG".into()) },
+    ];
+    for kind in kinds {
+        let setup = setup().await;
+        setup.receiver.script.lock().unwrap().extend([
+            Answer(500, vec![], Duration::ZERO),
+            Answer(429, vec![("Retry-After", "1")], Duration::ZERO),
+            Answer(503, vec![], Duration::ZERO),
+        ]);
+        let mut sink = sink(&setup, kind.clone(), &setup.url, loopback(), Duration::from_secs(5));
+        sink.send(&alert("a1")).await.unwrap();
+        let started = Instant::now();
+        sink.flush().await.unwrap();
+        assert!(started.elapsed() >= Duration::from_secs(1), "{kind:?}: Retry-After ignored");
+        let received = setup.receiver.received();
+        assert_eq!(received.len(), 4, "{kind:?}");
+        assert!(received.iter().all(|request| request.body == received[0].body), "same body");
+        assert_eq!(setup.counters.sink_retries.lock().unwrap()["test-sink"], 3);
+        assert!(dead_letters(&setup).is_empty());
+    }
 }
 
 #[tokio::test]

@@ -98,6 +98,12 @@ pub struct SinkSettings {
     /// ATT&CK tactic ids sent; empty: all.
     #[serde(default)]
     pub tactics: Vec<String>,
+    /// Rule tags never sent.
+    #[serde(default)]
+    pub exclude_tags: Vec<String>,
+    /// ATT&CK tactic ids never sent.
+    #[serde(default)]
+    pub exclude_tactics: Vec<String>,
     /// Deliveries per minute at most; the rest wait in the outbox.
     pub rate_limit_per_minute: Option<u32>,
 }
@@ -151,6 +157,8 @@ pub async fn build(
             exclude_rules: sink.exclude_rules,
             tags: sink.tags,
             tactics: sink.tactics,
+            exclude_tags: sink.exclude_tags,
+            exclude_tactics: sink.exclude_tactics,
             rule_tags: context.rule_tags.clone(),
         };
         let mut durable = DurableSink::new(

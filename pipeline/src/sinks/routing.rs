@@ -20,6 +20,10 @@ pub struct Route {
     pub tags: Vec<String>,
     /// ATT&CK tactic ids taken.
     pub tactics: Vec<String>,
+    /// Rule tags never taken.
+    pub exclude_tags: Vec<String>,
+    /// ATT&CK tactic ids never taken.
+    pub exclude_tactics: Vec<String>,
     /// Each rule's tags, by rule id.
     pub rule_tags: Arc<HashMap<String, Vec<String>>>,
 }
@@ -28,14 +32,13 @@ impl Route {
     /// Whether the sink takes `alert`.
     pub fn accepts(&self, alert: &Alert) -> bool {
         let id = alert.rule_id.as_str();
+        let rule_tags = self.rule_tags.get(id).map(Vec::as_slice).unwrap_or_default();
         self.min_severity.is_none_or(|min| alert.severity >= min)
             && !self.exclude_rules.iter().any(|pattern| glob(pattern, id))
+            && !rule_tags.iter().any(|tag| self.exclude_tags.contains(tag))
+            && !alert.mitre.tactics.iter().any(|tactic| self.exclude_tactics.contains(tactic))
             && (self.rules.is_empty() || self.rules.iter().any(|pattern| glob(pattern, id)))
-            && (self.tags.is_empty()
-                || self
-                    .rule_tags
-                    .get(id)
-                    .is_some_and(|tags| tags.iter().any(|tag| self.tags.contains(tag))))
+            && (self.tags.is_empty() || rule_tags.iter().any(|tag| self.tags.contains(tag)))
             && (self.tactics.is_empty()
                 || alert.mitre.tactics.iter().any(|tactic| self.tactics.contains(tactic)))
     }
@@ -108,6 +111,7 @@ mod tests {
             tags: vec!["identity".into()],
             tactics: vec!["TA0003".into()],
             rule_tags: Arc::new(tags),
+            ..Route::default()
         };
         assert!(route.accepts(&alert("aws.iam.x", Severity::High, "TA0003")));
         assert!(!route.accepts(&alert("aws.iam.x", Severity::Low, "TA0003")), "severity");
@@ -119,5 +123,15 @@ mod tests {
         let no_discovery =
             Route { exclude_rules: vec!["aws.discovery.*".into()], ..Route::default() };
         assert!(!no_discovery.accepts(&alert("aws.discovery.z", Severity::Info, "TA0007")));
+        let tags = HashMap::from([("aws.iam.x".to_string(), vec!["noisy".to_string()])]);
+        let quiet = Route {
+            exclude_tags: vec!["noisy".into()],
+            exclude_tactics: vec!["TA0007".into()],
+            rule_tags: Arc::new(tags),
+            ..Route::default()
+        };
+        assert!(!quiet.accepts(&alert("aws.iam.x", Severity::High, "TA0003")), "tag excluded");
+        assert!(!quiet.accepts(&alert("aws.s3.y", Severity::High, "TA0007")), "tactic excluded");
+        assert!(quiet.accepts(&alert("aws.s3.y", Severity::High, "TA0003")));
     }
 }
