@@ -16,6 +16,7 @@ pub mod net;
 pub mod ops;
 pub mod process;
 pub mod run;
+pub mod sigma;
 pub mod sinks;
 pub mod sources;
 pub mod state;

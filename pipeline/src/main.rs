@@ -120,6 +120,11 @@ enum Command {
         #[arg(long, default_value = "15m")]
         lateness: String,
     },
+    /// Sigma rules.
+    Sigma {
+        #[command(subcommand)]
+        command: SigmaCommand,
+    },
     /// Lake utilities.
     Lake {
         #[command(subcommand)]
@@ -155,6 +160,15 @@ enum RulesCommand {
         /// Write an ATT&CK Navigator layer (JSON) to this file.
         #[arg(long)]
         layer: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum SigmaCommand {
+    /// Print the trailhound rule (metadata and SQL) a Sigma file compiles to.
+    Convert {
+        /// Sigma YAML file (one or more documents).
+        file: PathBuf,
     },
 }
 
@@ -518,6 +532,20 @@ async fn execute(cli: Cli) -> Result<ExitCode> {
                     eprintln!("rule\tfires");
                     for (rule, fires) in &report.results[0].fires {
                         eprintln!("{rule}\t{fires}");
+                    }
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Sigma { command: SigmaCommand::Convert { file } } => {
+            let fields = pipeline::sigma::fields::FieldMapping::default();
+            for compiled in pipeline::sigma::compile_file(&file, &fields)? {
+                match compiled {
+                    pipeline::sigma::Compiled::Rule(rule) => {
+                        print!("{}", pipeline::sigma::rule_text(&rule))
+                    }
+                    pipeline::sigma::Compiled::Skipped { title, reason } => {
+                        eprintln!("trailhound: skipped Sigma rule '{title}': {reason}")
                     }
                 }
             }

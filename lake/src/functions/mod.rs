@@ -18,6 +18,7 @@ mod arrays;
 mod json;
 pub mod json_path;
 mod strings;
+mod structure;
 mod time;
 mod time_format;
 
@@ -33,7 +34,7 @@ use datafusion::prelude::SessionContext;
 /// Registers every trailhound function on a session, replacing DataFusion's functions of the
 /// same name.
 pub fn register_all(ctx: &SessionContext) {
-    let functions: [Arc<dyn ScalarUDFImpl>; 14] = [
+    let functions: [Arc<dyn ScalarUDFImpl>; 15] = [
         Arc::new(json::JsonExtract::scalar()),
         Arc::new(json::JsonExtract::json()),
         Arc::new(json::JsonArrayContains::new()),
@@ -48,6 +49,7 @@ pub fn register_all(ctx: &SessionContext) {
         Arc::new(arrays::Cardinality::new()),
         Arc::new(arrays::Contains::new()),
         Arc::new(strings::SplitPart::new()),
+        Arc::new(structure::JsonContains::new()),
     ];
     for function in functions {
         ctx.register_udf(ScalarUDF::new_from_shared_impl(function));

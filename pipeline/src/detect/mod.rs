@@ -97,9 +97,27 @@ fn files_with_extension(dir: &Path, extension: &str) -> Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-/// Loads every `*.sql` rule below `dir` (recursively), sorted by path.
+/// Loads every `*.sql` rule and every Sigma rule (`*.yml`, `*.yaml`) below `dir`
+/// (recursively), sorted by path. Sigma rules for other log sources are skipped, each with a
+/// logged reason.
 pub fn load_rules_dir(dir: &Path) -> Result<Vec<Rule>> {
-    let rules = parse_files(dir, "sql", Rule::parse)?;
+    let mut rules = parse_files(dir, "sql", Rule::parse)?;
+    let fields = crate::sigma::fields::FieldMapping::default();
+    for extension in ["yml", "yaml"] {
+        for file in files_with_extension(dir, extension)? {
+            for compiled in crate::sigma::compile_file(&file, &fields)? {
+                match compiled {
+                    crate::sigma::Compiled::Rule(rule) => rules.push(*rule),
+                    crate::sigma::Compiled::Skipped { title, reason } => tracing::info!(
+                        file = %file.display(),
+                        rule = %title,
+                        reason,
+                        "Sigma rule skipped"
+                    ),
+                }
+            }
+        }
+    }
     check_unique_ids(&rules)?;
     Ok(rules)
 }

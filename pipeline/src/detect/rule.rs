@@ -157,6 +157,24 @@ impl Rule {
         let sql = sql_text.trim_end().trim_end_matches(';').to_string();
 
         validate_meta(&meta).map_err(|reason| error(leading_lines + 1, reason))?;
+        Self::build(meta, sql, file, leading_lines + 1, sql_line)
+    }
+
+    /// A rule from validated metadata and its SELECT: checks the SQL and the dedup settings.
+    /// Errors name `file` at `meta_line` or at the SELECT's line.
+    pub fn build(
+        meta: RuleMeta,
+        sql: String,
+        file: &Path,
+        meta_line: usize,
+        sql_line: usize,
+    ) -> Result<Self> {
+        let error = |line: usize, reason: String| PipelineError::Rule {
+            file: file.to_path_buf(),
+            line,
+            reason,
+        };
+        let leading_lines = meta_line - 1;
         let dedup_period = match &meta.dedup_period {
             Some(period) => {
                 Some(parse_duration(period).map_err(|reason| error(leading_lines + 1, reason))?)
@@ -192,6 +210,16 @@ impl Rule {
 
 /// Checks the metadata shared by detections and correlations.
 pub fn validate_meta(meta: &RuleMeta) -> Result<(), String> {
+    validate_core_meta(meta)?;
+    if meta.tactics.is_empty() || meta.techniques.is_empty() {
+        return Err("tactics and techniques must each name at least one MITRE ATT&CK id".into());
+    }
+    Ok(())
+}
+
+/// Checks every metadata field except that ATT&CK ids be present (Sigma rules carry the
+/// tags their authors gave; the ids present must still be well formed).
+pub fn validate_core_meta(meta: &RuleMeta) -> Result<(), String> {
     if meta.dedup_period.is_none() && !meta.dedup_key.is_empty() {
         return Err("dedup_key needs a dedup_period".into());
     }
@@ -206,9 +234,6 @@ pub fn validate_meta(meta: &RuleMeta) -> Result<(), String> {
     }
     if meta.title.trim().is_empty() || meta.description.trim().is_empty() {
         return Err("title and description must not be empty".into());
-    }
-    if meta.tactics.is_empty() || meta.techniques.is_empty() {
-        return Err("tactics and techniques must each name at least one MITRE ATT&CK id".into());
     }
     if let Some(bad) = meta.tactics.iter().find(|id| !is_attack_id(id, "TA")) {
         return Err(format!("'{bad}' is not an ATT&CK tactic id (TA0001)"));
