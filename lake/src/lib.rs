@@ -8,6 +8,7 @@ pub mod compact;
 pub mod error;
 pub mod functions;
 pub mod location;
+pub mod net;
 pub mod quarantine;
 pub mod record_json;
 pub mod scan;

@@ -11,8 +11,8 @@ use serde::{Deserialize, Serialize};
 use crate::alert::Alert;
 use crate::error::{PipelineError, Result};
 use crate::maxmind::MaxMindDb;
-use crate::net::Cidr;
 use crate::sinks::AlertSink;
+use lake::net::Cidr;
 
 /// What enrichment added to an alert.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

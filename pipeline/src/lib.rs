@@ -12,7 +12,6 @@ pub mod exceptions;
 pub mod hunt;
 pub mod internal_events;
 pub mod maxmind;
-pub mod net;
 pub mod ops;
 pub mod process;
 pub mod run;

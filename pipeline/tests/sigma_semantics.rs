@@ -181,12 +181,16 @@ async fn conditions_with_quantifiers_not_and_parentheses() {
 async fn unsupported_constructs_fail_loudly_and_other_products_are_skipped() {
     for (detection, message) in [
         (
-            "  sel:\n    eventName|base64: StopLogging\n  condition: sel",
-            "the |Base64 modifier is not supported yet",
+            "  sel:\n    eventName|expand: '%trail%'\n  condition: sel",
+            "the |Expand modifier is not supported yet",
         ),
         (
-            "  keywords:\n    - StopLogging\n  condition: keywords",
-            "keyword (field-less) searches are not supported yet",
+            "  sel:\n    sourceIPAddress|cidr: 10.0.0.0/33\n  condition: sel",
+            "|cidr '10.0.0.0/33': bad prefix length",
+        ),
+        (
+            "  sel:\n    eventName|base64: 'Stop*'\n  condition: sel",
+            "wildcards cannot be combined with encoding modifiers",
         ),
         (
             "  sel:\n    eventName: StopLogging\n  condition: nosuch",
@@ -209,4 +213,38 @@ async fn unsupported_constructs_fail_loudly_and_other_products_are_skipped() {
         matches!(compiled.as_slice(), [Compiled::Skipped { reason, .. }] if reason.contains("'windows' is not aws")),
         "{compiled:?}"
     );
+}
+
+#[tokio::test]
+async fn networks_encodings_keywords_and_time_parts() {
+    use pipeline::sigma::encode::{TextEncoding, base64, encode_text};
+    let command = base64(b"whoami");
+    let script = base64(b"echo x; /bin/bash -i");
+    let wide = base64(&encode_text("  Invoke-Mimikatz  ", TextEncoding::Utf16Le));
+    let event = event(json!({
+        "userAgent": "tool /enc payload",
+        "requestParameters": { "command": command, "script": script, "wide": wide, "name": "main-trail" },
+    }));
+    expect(
+        &event,
+        &[
+            ("  sel:\n    sourceIPAddress|cidr: 203.0.113.0/24\n  condition: sel", true),
+            ("  sel:\n    sourceIPAddress|cidr:\n      - 10.0.0.0/8\n      - 2600:1f00::/24\n  condition: sel", false),
+            ("  sel:\n    requestParameters.command|base64: whoami\n  condition: sel", true),
+            ("  sel:\n    requestParameters.command|base64: WHOAMI\n  condition: sel", false),
+            ("  sel:\n    requestParameters.script|base64offset|contains: /bin/bash\n  condition: sel", true),
+            ("  sel:\n    requestParameters.script|base64offset|contains: /bin/zsh\n  condition: sel", false),
+            ("  sel:\n    requestParameters.wide|wide|base64offset|contains: Invoke-Mimikatz\n  condition: sel", true),
+            ("  sel:\n    requestParameters.wide|base64offset|contains: Invoke-Mimikatz\n  condition: sel", false),
+            ("  sel:\n    userAgent|windash|contains: ' -enc '\n  condition: sel", true),
+            ("  sel:\n    userAgent|contains: ' -enc '\n  condition: sel", false),
+            ("  keywords:\n    - MAIN-TRAIL\n  condition: keywords", true),
+            ("  keywords:\n    - 'main-*-trail'\n  condition: keywords", false),
+            ("  keywords:\n    - nosuchthing\n    - stoplog\n  condition: keywords", true),
+            ("  sel:\n    eventTime|hour: 16\n  condition: sel", true),
+            ("  sel:\n    eventTime|hour: 3\n  condition: sel", false),
+            ("  sel:\n    eventTime|year: 2025\n  condition: sel", true),
+        ],
+    )
+    .await;
 }

@@ -17,6 +17,7 @@
 mod arrays;
 mod json;
 pub mod json_path;
+mod network;
 mod strings;
 mod structure;
 mod time;
@@ -34,7 +35,7 @@ use datafusion::prelude::SessionContext;
 /// Registers every trailhound function on a session, replacing DataFusion's functions of the
 /// same name.
 pub fn register_all(ctx: &SessionContext) {
-    let functions: [Arc<dyn ScalarUDFImpl>; 15] = [
+    let functions: [Arc<dyn ScalarUDFImpl>; 16] = [
         Arc::new(json::JsonExtract::scalar()),
         Arc::new(json::JsonExtract::json()),
         Arc::new(json::JsonArrayContains::new()),
@@ -50,6 +51,7 @@ pub fn register_all(ctx: &SessionContext) {
         Arc::new(arrays::Contains::new()),
         Arc::new(strings::SplitPart::new()),
         Arc::new(structure::JsonContains::new()),
+        Arc::new(network::CidrContains::new()),
     ];
     for function in functions {
         ctx.register_udf(ScalarUDF::new_from_shared_impl(function));

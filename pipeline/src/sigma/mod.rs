@@ -7,6 +7,7 @@
 //! logs to CloudTrail, so `service` may name any of them). A construct that cannot be compiled
 //! yet is an error naming the rule file: it never silently matches nothing.
 
+pub mod encode;
 pub mod fields;
 pub mod sql;
 

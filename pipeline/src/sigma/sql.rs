@@ -114,8 +114,25 @@ pub fn detection_sql(detection: &Detection, context: &Context<'_>) -> Result<Str
             .map(|detection| Ok(format!("({})", detection_sql(detection, context)?)))
             .collect::<Result<Vec<_>, String>>()?
             .join(" AND "),
-        Detection::Keywords(_) => {
-            return Err("keyword (field-less) searches are not supported yet".into());
+        Detection::Keywords(values) => {
+            let haystack = format!("lower({})", keyword_haystack());
+            let predicates: Vec<String> = values
+                .iter()
+                .map(|value| match value {
+                    SigmaValue::String(text) => {
+                        let (pattern, _) = like_pattern(text);
+                        Ok(format!(
+                            "{haystack} LIKE {} ESCAPE '\\'",
+                            literal(&format!("%{}%", pattern.to_lowercase()))
+                        ))
+                    }
+                    SigmaValue::Integer(number) => {
+                        Ok(format!("{haystack} LIKE {}", literal(&format!("%{number}%"))))
+                    }
+                    other => Err(format!("keyword {other:?}: keywords are strings or numbers")),
+                })
+                .collect::<Result<_, String>>()?;
+            predicates.join(" OR ")
         }
         Detection::ArrayMatch { field, .. } => {
             return Err(format!("array matching on '{field}' is not supported yet"));
@@ -156,9 +173,55 @@ fn item_sql(item: &DetectionItem, context: &Context<'_>) -> Result<String, Strin
                 | Modifier::IgnoreCase
                 | Modifier::Multiline
                 | Modifier::DotAll
+                | Modifier::Cidr
+                | Modifier::Base64
+                | Modifier::Base64Offset
+                | Modifier::Wide
+                | Modifier::Utf16be
+                | Modifier::Utf16
+                | Modifier::WindAsh
+                | Modifier::Minute
+                | Modifier::Hour
+                | Modifier::Day
+                | Modifier::Week
+                | Modifier::Month
+                | Modifier::Year
         ) {
             return Err(format!("field '{name}': the |{modifier:?} modifier is not supported yet"));
         }
+    }
+    let time_part = [
+        (Modifier::Minute, "minute"),
+        (Modifier::Hour, "hour"),
+        (Modifier::Day, "day"),
+        (Modifier::Week, "week"),
+        (Modifier::Month, "month"),
+        (Modifier::Year, "year"),
+    ]
+    .into_iter()
+    .find(|(modifier, _)| has(*modifier));
+    let column = match time_part {
+        // eventTime is kept as text; its parsed instant is event_ts.
+        Some((_, part)) if name == "eventTime" => {
+            format!("CAST(date_part('{part}', event_ts) AS BIGINT)")
+        }
+        Some((_, part)) => {
+            format!("CAST(date_part('{part}', from_iso8601_timestamp({column})) AS BIGINT)")
+        }
+        None => column,
+    };
+    if time_part.is_some() {
+        let numbers: Vec<String> = item
+            .values
+            .iter()
+            .map(|value| match value {
+                SigmaValue::Integer(number) => Ok(format!("{column} = {number}")),
+                other => Err(format!(
+                    "field '{name}': a time part is matched with a number, not {other:?}"
+                )),
+            })
+            .collect::<Result<_, String>>()?;
+        return Ok(numbers.join(if has(Modifier::All) { " AND " } else { " OR " }));
     }
     if has(Modifier::Exists) {
         return match item.values.as_slice() {
@@ -215,6 +278,14 @@ fn value_sql(
         SigmaValue::Float(number) => return Ok(format!("{column} = '{number}'")),
         SigmaValue::String(text) => text,
     };
+    if has(Modifier::Cidr) {
+        lake::net::Cidr::parse(&text.original)
+            .map_err(|reason| format!("field '{name}': |cidr {reason}"))?;
+        return Ok(format!("cidr_contains({column}, {})", literal(&text.original)));
+    }
+    if has(Modifier::WindAsh) || has(Modifier::Base64) || has(Modifier::Base64Offset) {
+        return encoded_sql(name, column, text, modifiers);
+    }
     if has(Modifier::Re) {
         let mut flags = String::new();
         for (modifier, flag) in
@@ -257,6 +328,86 @@ fn value_sql(
         return Ok(format!("{subject} = {}", literal(&exact)));
     }
     Ok(format!("{subject} LIKE {} ESCAPE '\\'", literal(&pattern)))
+}
+
+/// A value under `windash`, `base64` or `base64offset` (with an optional UTF-16
+/// encoding): the plain strings it stands for, each matched as the other modifiers say.
+/// Base64 text is matched with its case, which carries meaning.
+fn encoded_sql(
+    name: &str,
+    column: &str,
+    text: &SigmaString,
+    modifiers: &[Modifier],
+) -> Result<String, String> {
+    use super::encode::{TextEncoding, base64, base64_offsets, encode_text, windash};
+    let has = |modifier: Modifier| modifiers.contains(&modifier);
+    if text.parts.iter().any(|part| matches!(part, StringPart::Special(_))) {
+        return Err(format!(
+            "field '{name}': wildcards cannot be combined with encoding modifiers"
+        ));
+    }
+    let plain = text.original.clone();
+    let values = if has(Modifier::WindAsh) { windash(&plain) } else { vec![plain] };
+    let encoding = if has(Modifier::Wide) {
+        TextEncoding::Utf16Le
+    } else if has(Modifier::Utf16be) {
+        TextEncoding::Utf16Be
+    } else if has(Modifier::Utf16) {
+        TextEncoding::Utf16Bom
+    } else {
+        TextEncoding::Utf8
+    };
+    let (strings, cased): (Vec<String>, bool) = if has(Modifier::Base64Offset) {
+        (
+            values.iter().flat_map(|value| base64_offsets(&encode_text(value, encoding))).collect(),
+            true,
+        )
+    } else if has(Modifier::Base64) {
+        (values.iter().map(|value| base64(&encode_text(value, encoding))).collect(), true)
+    } else {
+        (values, has(Modifier::Cased))
+    };
+    let contains = has(Modifier::Contains) || has(Modifier::Base64Offset);
+    let starts = has(Modifier::StartsWith);
+    let ends = has(Modifier::EndsWith);
+    let subject = if cased { column.to_string() } else { format!("lower({column})") };
+    let predicates: Vec<String> = strings
+        .iter()
+        .map(|value| {
+            let value = if cased { value.clone() } else { value.to_lowercase() };
+            let escaped: String = value
+                .chars()
+                .flat_map(|c| if matches!(c, '%' | '_' | '\\') { vec!['\\', c] } else { vec![c] })
+                .collect();
+            if contains || starts || ends {
+                let pattern = format!(
+                    "{}{escaped}{}",
+                    if contains || ends { "%" } else { "" },
+                    if contains || starts { "%" } else { "" }
+                );
+                format!("{subject} LIKE {} ESCAPE '\\'", literal(&pattern))
+            } else {
+                format!("{subject} = {}", literal(&value))
+            }
+        })
+        .collect();
+    Ok(format!("({})", predicates.join(" OR ")))
+}
+
+/// The text keyword (field-less) searches look in: every text and JSON column, the main
+/// identity members and the unmapped members.
+fn keyword_haystack() -> String {
+    use lake::schema::{CLOUDTRAIL_FIELDS, Shape, UNMAPPED};
+    let mut columns: Vec<String> = CLOUDTRAIL_FIELDS
+        .iter()
+        .filter(|field| matches!(field.shape, Shape::Text | Shape::BoolText | Shape::Json))
+        .map(|field| field.column.to_string())
+        .collect();
+    for member in ["arn", "principalid", "username", "accesskeyid", "invokedby"] {
+        columns.push(format!("useridentity.{member}"));
+    }
+    columns.push(UNMAPPED.to_string());
+    format!("concat_ws(' ', {})", columns.join(", "))
 }
 
 /// A LIKE pattern for a Sigma string (`%` and `_` escaped, wildcards translated), and

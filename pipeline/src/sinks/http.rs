@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 
-use crate::net::Cidr;
+use lake::net::Cidr;
 
 /// Refuses addresses a webhook must not reach (private, loopback, link-local, instance
 /// metadata, ...) unless a configured CIDR allows them. Checked on every connection, after

@@ -1,5 +1,5 @@
-//! IP networks (CIDR blocks), shared by the sinks' address guard and the AWS ranges
-//! enrichment.
+//! IP networks (CIDR blocks), shared by the sinks' address guard, the AWS ranges enrichment
+//! and the `cidr_contains` SQL function (Sigma's `|cidr`).
 
 use std::net::IpAddr;
 
