@@ -12,7 +12,7 @@ use pipeline::config::RunSettings;
 use pipeline::decode::DecodeConfig;
 use pipeline::detect::coverage;
 use pipeline::detect::testing::run_rule_tests;
-use pipeline::detect::{Rule, RulePack, embedded_pack, embedded_rules, load_pack, load_rules_dir};
+use pipeline::detect::{Rule, RulePack, embedded_pack, embedded_rules, load_pack};
 use pipeline::exceptions::ExceptionSet;
 use pipeline::hunt::{self, OutputFormat};
 use pipeline::ops::{self, OpsState};
@@ -165,10 +165,15 @@ enum RulesCommand {
 
 #[derive(Subcommand)]
 enum SigmaCommand {
-    /// Print the trailhound rule (metadata and SQL) a Sigma file compiles to.
+    /// Print the trailhound rules (metadata and SQL, or the correlation table) Sigma files
+    /// compile to; files given together may refer to each other's rules.
     Convert {
-        /// Sigma YAML file (one or more documents).
-        file: PathBuf,
+        /// Sigma processing pipeline (field mappings, placeholder values); repeatable.
+        #[arg(long = "pipeline")]
+        pipelines: Vec<PathBuf>,
+        /// Sigma YAML files (one or more documents each).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
     },
 }
 
@@ -389,7 +394,7 @@ async fn run(settings: pipeline::config::ResolvedRun) -> Result<ExitCode> {
 
 fn load_rules(dir: Option<&PathBuf>) -> Result<Vec<Rule>> {
     Ok(match dir {
-        Some(dir) => load_rules_dir(dir)?,
+        Some(dir) => load_pack(dir)?.detections,
         None => embedded_rules()?,
     })
 }
@@ -537,12 +542,18 @@ async fn execute(cli: Cli) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Sigma { command: SigmaCommand::Convert { file } } => {
-            let fields = pipeline::sigma::fields::FieldMapping::default();
-            for compiled in pipeline::sigma::compile_file(&file, &fields)? {
+        Command::Sigma { command: SigmaCommand::Convert { pipelines, files } } => {
+            let mut loaded = pipeline::sigma::Pipeline::default();
+            for path in &pipelines {
+                loaded.extend_from_file(path)?;
+            }
+            for compiled in pipeline::sigma::compile_files(&files, &loaded)? {
                 match compiled {
                     pipeline::sigma::Compiled::Rule(rule) => {
                         print!("{}", pipeline::sigma::rule_text(&rule))
+                    }
+                    pipeline::sigma::Compiled::Correlation(rule) => {
+                        print!("{}", pipeline::sigma::correlation_text(&rule))
                     }
                     pipeline::sigma::Compiled::Skipped { title, reason } => {
                         eprintln!("trailhound: skipped Sigma rule '{title}': {reason}")

@@ -4,7 +4,7 @@
 
 use pipeline::decode::{DecodeConfig, decode};
 use pipeline::detect::DetectionEngine;
-use pipeline::sigma::fields::FieldMapping;
+use pipeline::sigma::Pipeline;
 use pipeline::sigma::{Compiled, compile_file};
 use serde_json::{Value, json};
 
@@ -40,7 +40,7 @@ fn compile(detection: &str) -> Result<Vec<Compiled>, String> {
         "title: Test\nlogsource:\n  product: aws\n  service: cloudtrail\ndetection:\n{detection}\nlevel: high\ntags:\n  - attack.defense-evasion\n  - attack.t1562.008\n"
     );
     std::fs::write(&path, yaml).unwrap();
-    compile_file(&path, &FieldMapping::default()).map_err(|error| error.to_string())
+    compile_file(&path, &Pipeline::default()).map_err(|error| error.to_string())
 }
 
 async fn matches(detection: &str, event: &Value) -> bool {
@@ -181,8 +181,8 @@ async fn conditions_with_quantifiers_not_and_parentheses() {
 async fn unsupported_constructs_fail_loudly_and_other_products_are_skipped() {
     for (detection, message) in [
         (
-            "  sel:\n    eventName|expand: '%trail%'\n  condition: sel",
-            "the |Expand modifier is not supported yet",
+            "  sel:\n    resources.ARN|contains: 'trail/'\n  condition: sel",
+            "'resources' is a list; Sigma matching on list members is not supported",
         ),
         (
             "  sel:\n    sourceIPAddress|cidr: 10.0.0.0/33\n  condition: sel",
@@ -208,7 +208,7 @@ async fn unsupported_constructs_fail_loudly_and_other_products_are_skipped() {
         "title: Windows\nlogsource:\n  product: windows\ndetection:\n  sel:\n    EventID: 1\n  condition: sel\n",
     )
     .unwrap();
-    let compiled = compile_file(&path, &FieldMapping::default()).unwrap();
+    let compiled = compile_file(&path, &Pipeline::default()).unwrap();
     assert!(
         matches!(compiled.as_slice(), [Compiled::Skipped { reason, .. }] if reason.contains("'windows' is not aws")),
         "{compiled:?}"

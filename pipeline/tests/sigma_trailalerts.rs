@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use pipeline::decode::{DecodeConfig, decode};
 use pipeline::detect::DetectionEngine;
-use pipeline::sigma::fields::FieldMapping;
+use pipeline::sigma::Pipeline;
 use pipeline::sigma::{Compiled, compile_file};
 use serde_json::{Value, json};
 
@@ -70,7 +70,7 @@ async fn every_trailalerts_rule_compiles_and_passes_its_tests() {
     let mut checked = 0;
     let mut contradictions_seen = 0;
     for file in &files {
-        let compiled = match compile_file(file, &FieldMapping::default()) {
+        let compiled = match compile_file(file, &Pipeline::default()) {
             Ok(compiled) => compiled,
             Err(error) => {
                 failures.push(format!("{}: {error}", file.display()));

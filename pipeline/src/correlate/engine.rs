@@ -106,7 +106,8 @@ pub struct EngineState {
 
 struct Compiled {
     rule: Arc<CorrelationRule>,
-    group_exprs: Vec<Arc<dyn PhysicalExpr>>,
+    /// Per position in `rules`: the group expressions on that rule's matches.
+    group_exprs: Vec<Vec<Arc<dyn PhysicalExpr>>>,
     value_exprs: Vec<Arc<dyn PhysicalExpr>>,
     /// For each source that is a correlation: positions of our group_by in its group_by.
     chained_groups: HashMap<usize, Vec<usize>>,
@@ -166,7 +167,12 @@ impl CorrelationEngine {
                     })
                     .collect()
             };
-            let group_exprs = compile(&rule.spec.group_by)?;
+            let group_exprs = rule
+                .spec
+                .rules
+                .iter()
+                .map(|source| compile(&rule.spec.group_for(source)))
+                .collect::<Result<Vec<_>>>()?;
             let value_texts = if rule.spec.kind == CorrelationKind::NewTerms {
                 &rule.spec.fields
             } else {
@@ -180,7 +186,7 @@ impl CorrelationEngine {
                     let source_group = group_names(&compiled[source_index].rule);
                     let positions = rule
                         .spec
-                        .group_by
+                        .group_for(source)
                         .iter()
                         .map(|expr| {
                             source_group.iter().position(|other| other == expr).ok_or_else(|| PipelineError::Rule {
@@ -272,7 +278,8 @@ impl CorrelationEngine {
                 rule_id: compiled.rule.meta.id.clone(),
                 source,
             };
-            let groups = evaluate_text(&compiled.group_exprs, &matches.rows).map_err(failed)?;
+            let groups =
+                evaluate_text(&compiled.group_exprs[position], &matches.rows).map_err(failed)?;
             let values = evaluate_text(&compiled.value_exprs, &matches.rows).map_err(failed)?;
             let mut signals = Vec::with_capacity(hits.len());
             for (row, hit) in hits.iter().enumerate() {

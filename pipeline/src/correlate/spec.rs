@@ -21,6 +21,7 @@
 //! values are counted. `new_terms` takes `fields` (the value tuple), `history` (default 7d)
 //! and `learning` (default: the history): no alert until the engine has seen that long.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
@@ -59,6 +60,24 @@ pub struct CorrelationSpec {
     /// `new_terms`: how long after the earliest known event alerts start (default: history).
     #[serde(default)]
     pub learning: Option<String>,
+    /// Group names that read a different expression per rule (Sigma's `aliases`): alias →
+    /// rule id → expression. A `group_by` entry naming an alias evaluates, on each rule's
+    /// matches, that rule's expression.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub aliases: BTreeMap<String, BTreeMap<String, String>>,
+}
+
+impl CorrelationSpec {
+    /// The `group_by` expressions evaluated on the matches of `rule_id` (aliases resolved).
+    pub fn group_for(&self, rule_id: &str) -> Vec<String> {
+        self.group_by
+            .iter()
+            .map(|name| match self.aliases.get(name).and_then(|per_rule| per_rule.get(rule_id)) {
+                Some(expression) => expression.clone(),
+                None => name.clone(),
+            })
+            .collect()
+    }
 }
 
 /// Kinds of correlation (Sigma correlation v2 names).
@@ -155,11 +174,21 @@ impl CorrelationRule {
             .position(|line| line.trim() == "[correlation]")
             .map_or(1, |index| index + 1);
         validate_meta(&meta).map_err(|reason| error(1, reason))?;
+        Self::from_meta(meta, file, section_line)
+    }
+
+    /// Checks the `[correlation]` table of already validated metadata; errors name `file` at
+    /// `section_line`.
+    pub fn from_meta(meta: RuleMeta, file: &Path, section_line: usize) -> Result<Self> {
+        let fail = |reason: String| PipelineError::Rule {
+            file: file.to_path_buf(),
+            line: section_line,
+            reason,
+        };
         let spec = meta
             .correlation
             .clone()
-            .ok_or_else(|| error(1, "a correlation rule needs a [correlation] table".into()))?;
-        let fail = |reason: String| error(section_line, reason);
+            .ok_or_else(|| fail("a correlation rule needs a [correlation] table".into()))?;
         let duration =
             |text: &Option<String>, default: Option<Duration>, what: &str| -> Result<Duration> {
                 match (text, default) {
@@ -211,6 +240,11 @@ impl CorrelationRule {
                         "new_terms takes fields, not group_by: its alerts group by the fields";
                     return Err(fail(reason.into()));
                 }
+            }
+        }
+        for (alias, per_rule) in &spec.aliases {
+            if let Some(missing) = spec.rules.iter().find(|rule| !per_rule.contains_key(*rule)) {
+                return Err(fail(format!("alias '{alias}' gives no expression for '{missing}'")));
             }
         }
         if spec.kind != CorrelationKind::NewTerms && spec.group_by.is_empty() {

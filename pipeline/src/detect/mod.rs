@@ -25,10 +25,40 @@ pub struct RulePack {
     pub correlations: Vec<CorrelationRule>,
 }
 
-/// Loads every `*.sql` detection and `*.toml` correlation rule below `dir`.
+/// Loads every rule below `dir` (recursively): `*.sql` detections, `*.toml` correlations and
+/// Sigma files (`*.yml`, `*.yaml`: rules, correlations and filters, compiled together, with
+/// the field mappings and placeholders of any Sigma pipeline file among them). Sigma rules
+/// for other log sources are skipped, each with a logged reason.
 pub fn load_pack(dir: &Path) -> Result<RulePack> {
-    let detections = load_rules_dir(dir)?;
-    let correlations = parse_files(dir, "toml", CorrelationRule::parse)?;
+    let mut detections = parse_files(dir, "sql", Rule::parse)?;
+    let mut correlations = parse_files(dir, "toml", CorrelationRule::parse)?;
+    let mut sigma_files = files_with_extension(dir, "yml")?;
+    sigma_files.extend(files_with_extension(dir, "yaml")?);
+    sigma_files.sort();
+    let mut pipeline = crate::sigma::Pipeline::default();
+    let mut rule_files = Vec::new();
+    for file in sigma_files {
+        let text = std::fs::read_to_string(&file).map_err(|error| PipelineError::Rule {
+            file: file.clone(),
+            line: 0,
+            reason: error.to_string(),
+        })?;
+        if crate::sigma::Pipeline::is_pipeline(&text) {
+            pipeline.extend_from_file(&file)?;
+        } else {
+            rule_files.push(file);
+        }
+    }
+    for compiled in crate::sigma::compile_files(&rule_files, &pipeline)? {
+        match compiled {
+            crate::sigma::Compiled::Rule(rule) => detections.push(*rule),
+            crate::sigma::Compiled::Correlation(rule) => correlations.push(*rule),
+            crate::sigma::Compiled::Skipped { title, reason } => {
+                tracing::info!(rule = %title, reason, "Sigma rule skipped")
+            }
+        }
+    }
+    check_unique_ids(&detections)?;
     check_pack_ids(&detections, &correlations)?;
     Ok(RulePack { detections, correlations })
 }
@@ -95,31 +125,6 @@ fn files_with_extension(dir: &Path, extension: &str) -> Result<Vec<PathBuf>> {
     }
     files.sort();
     Ok(files)
-}
-
-/// Loads every `*.sql` rule and every Sigma rule (`*.yml`, `*.yaml`) below `dir`
-/// (recursively), sorted by path. Sigma rules for other log sources are skipped, each with a
-/// logged reason.
-pub fn load_rules_dir(dir: &Path) -> Result<Vec<Rule>> {
-    let mut rules = parse_files(dir, "sql", Rule::parse)?;
-    let fields = crate::sigma::fields::FieldMapping::default();
-    for extension in ["yml", "yaml"] {
-        for file in files_with_extension(dir, extension)? {
-            for compiled in crate::sigma::compile_file(&file, &fields)? {
-                match compiled {
-                    crate::sigma::Compiled::Rule(rule) => rules.push(*rule),
-                    crate::sigma::Compiled::Skipped { title, reason } => tracing::info!(
-                        file = %file.display(),
-                        rule = %title,
-                        reason,
-                        "Sigma rule skipped"
-                    ),
-                }
-            }
-        }
-    }
-    check_unique_ids(&rules)?;
-    Ok(rules)
 }
 
 /// The rule pack built into the binary.

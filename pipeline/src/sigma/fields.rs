@@ -2,7 +2,8 @@
 //! `userIdentity.arn`, `requestParameters.bucketName`) mapped to lake SQL expressions, in
 //! one table derived from the lake schema: typed columns and struct members by name, paths
 //! inside the JSON-text columns through `json_extract_scalar`, and anything else through the
-//! `unmapped` column. Users extend it with `[field_mappings]` in a Sigma pipeline file.
+//! `unmapped` column. Users extend it with a processing pipeline (`field_name_mapping`,
+//! see [`super::pipeline`]).
 
 use std::collections::HashMap;
 

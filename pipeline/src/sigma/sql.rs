@@ -4,7 +4,7 @@
 //! them), `null` matches a missing field. A construct trailhound cannot compile is an error
 //! naming it: a rule never silently matches nothing.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use rsigma_parser::{
     ConditionExpr, Detection, DetectionItem, Modifier, Quantifier, SelectorPattern, SigmaString,
@@ -20,6 +20,8 @@ pub struct Context<'a> {
     /// Fields whose value is structured (a YAML map, or a list holding maps), by field name,
     /// as JSON: `rsigma-parser` keeps scalar values only.
     pub structured: &'a HashMap<String, serde_json::Value>,
+    /// `|expand` placeholder values, by name.
+    pub placeholders: &'a BTreeMap<String, Vec<String>>,
 }
 
 /// Compiles a rule's condition over its named detections.
@@ -186,6 +188,7 @@ fn item_sql(item: &DetectionItem, context: &Context<'_>) -> Result<String, Strin
                 | Modifier::Week
                 | Modifier::Month
                 | Modifier::Year
+                | Modifier::Expand
         ) {
             return Err(format!("field '{name}': the |{modifier:?} modifier is not supported yet"));
         }
@@ -230,8 +233,15 @@ fn item_sql(item: &DetectionItem, context: &Context<'_>) -> Result<String, Strin
             _ => Err(format!("field '{name}': |exists takes true or false")),
         };
     }
-    let predicates: Vec<String> = item
-        .values
+    let expanded;
+    let values = if has(Modifier::Expand) {
+        expanded = expand_values(&item.values, context.placeholders)
+            .map_err(|reason| format!("field '{name}': {reason}"))?;
+        &expanded
+    } else {
+        &item.values
+    };
+    let predicates: Vec<String> = values
         .iter()
         .map(|value| value_sql(name, &column, value, modifiers, context))
         .collect::<Result<_, String>>()?;
@@ -240,6 +250,39 @@ fn item_sql(item: &DetectionItem, context: &Context<'_>) -> Result<String, Strin
     }
     let joined = predicates.join(if has(Modifier::All) { " AND " } else { " OR " });
     Ok(if has(Modifier::Neq) { format!("NOT ({joined})") } else { joined })
+}
+
+/// `|expand`: every `%name%` placeholder of a string value replaced by each of its values.
+fn expand_values(
+    values: &[SigmaValue],
+    placeholders: &BTreeMap<String, Vec<String>>,
+) -> Result<Vec<SigmaValue>, String> {
+    let mut expanded = Vec::new();
+    for value in values {
+        let SigmaValue::String(text) = value else {
+            return Err(format!("|expand applies to strings, not {value:?}"));
+        };
+        for text in expand(&text.original, placeholders)? {
+            expanded.push(SigmaValue::String(SigmaString::new(&text)));
+        }
+    }
+    Ok(expanded)
+}
+
+fn expand(text: &str, placeholders: &BTreeMap<String, Vec<String>>) -> Result<Vec<String>, String> {
+    let Some(start) = text.find('%') else { return Ok(vec![text.to_string()]) };
+    let Some(length) = text[start + 1..].find('%') else { return Ok(vec![text.to_string()]) };
+    let name = &text[start + 1..start + 1 + length];
+    let values = placeholders.get(name).ok_or_else(|| {
+        format!(
+            "placeholder '%{name}%' has no values (define it under vars in a Sigma pipeline file)"
+        )
+    })?;
+    let rests = expand(&text[start + length + 2..], placeholders)?;
+    Ok(values
+        .iter()
+        .flat_map(|value| rests.iter().map(move |rest| format!("{}{value}{rest}", &text[..start])))
+        .collect())
 }
 
 /// A SQL string literal.
