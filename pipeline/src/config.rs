@@ -76,6 +76,10 @@ pub struct RunSettings {
     pub exceptions: Option<PathBuf>,
 }
 
+fn invalid(reason: String) -> PipelineError {
+    PipelineError::Config { file: PathBuf::from("settings"), reason }
+}
+
 /// [`RunSettings`] with every default applied and every value checked.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ResolvedRun {
@@ -149,14 +153,27 @@ impl RunSettings {
         }
     }
 
-    /// Applies defaults and checks every value.
+    /// Applies defaults and checks every value, for `run`: inputs or a queue are required.
     pub fn resolve(self) -> Result<ResolvedRun> {
-        let invalid =
-            |reason: String| PipelineError::Config { file: PathBuf::from("settings"), reason };
-        let lake = self.lake.ok_or_else(|| invalid("`lake` is required".into()))?;
         if self.inputs.is_empty() && self.sqs_queue_url.is_none() {
             return Err(invalid("give `inputs` or `sqs_queue_url`".into()));
         }
+        self.resolve_values()
+    }
+
+    /// As [`Self::resolve`], for Lambda mode: the event source mapping delivers the
+    /// messages, so neither inputs nor a queue may be given.
+    pub fn resolve_for_lambda(self) -> Result<ResolvedRun> {
+        if !self.inputs.is_empty() || self.sqs_queue_url.is_some() {
+            return Err(invalid(
+                "Lambda's event source mapping delivers the messages: give neither `inputs` nor `sqs_queue_url`".into(),
+            ));
+        }
+        self.resolve_values()
+    }
+
+    fn resolve_values(self) -> Result<ResolvedRun> {
+        let lake = self.lake.ok_or_else(|| invalid("`lake` is required".into()))?;
         let duration = |name: &str, text: &str| {
             parse_duration(text).map_err(|reason| invalid(format!("`{name}`: {reason}")))
         };

@@ -57,6 +57,10 @@ pub enum PipelineError {
     #[error("sqs {operation} on {queue}: {reason}")]
     Queue { operation: &'static str, queue: String, reason: String },
 
+    /// The Lambda runtime API failed or answered unexpectedly.
+    #[error("Lambda runtime API {url}: {reason}")]
+    LambdaRuntime { url: String, reason: String },
+
     /// A query (hunting, backtest) failed to plan or to run.
     #[error("{query}: {reason}")]
     Query { query: String, reason: String },

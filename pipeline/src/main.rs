@@ -46,6 +46,24 @@ enum Command {
         #[command(flatten)]
         settings: Box<RunSettings>,
     },
+    /// AWS Lambda mode: handle SQS event batches through the Lambda runtime API
+    /// (`AWS_LAMBDA_RUNTIME_API`), reporting the messages that failed as batchItemFailures.
+    /// Chosen by itself when the binary starts without arguments inside Lambda. Settings as
+    /// for `run` (TRAILHOUND_LAKE, TRAILHOUND_RULES, TRAILHOUND_SINKS, ...).
+    Lambda {
+        /// TOML settings file; its keys are the flag names with underscores.
+        #[arg(long, env = "TRAILHOUND_CONFIG")]
+        config: Option<PathBuf>,
+        #[command(flatten)]
+        settings: Box<RunSettings>,
+    },
+    /// Exit 0 when a trailhound ops endpoint answers 200 (a container health check without
+    /// curl in the image).
+    Health {
+        /// The URL to check.
+        #[arg(long, default_value = "http://127.0.0.1:9100/health")]
+        url: String,
+    },
     /// Run every rule's test events and golden alerts; ends with "N passed, M failed".
     Test {
         /// Rules folder.
@@ -282,8 +300,25 @@ async fn load_exceptions(path: Option<&PathBuf>, pack: &RulePack) -> Result<Exce
     Ok(exceptions)
 }
 
-async fn run(settings: pipeline::config::ResolvedRun) -> Result<ExitCode> {
-    let pack = load_pack_or_embedded(settings.rules.as_ref())?;
+/// What `run` and `lambda` share: rules, lake, sinks and the ops endpoint, ready.
+struct Prepared {
+    processor: Processor,
+    location: lake::LakeLocation,
+    sink: Box<dyn AlertSink>,
+    config: RunConfig,
+    ops: Arc<OpsState>,
+}
+
+async fn prepare(settings: &pipeline::config::ResolvedRun) -> Result<Prepared> {
+    pipeline::secrets::resolve_from_env().await?;
+    let rules_copy = match &settings.rules {
+        Some(path) if pipeline::remote::is_remote(path) => {
+            Some(pipeline::remote::copy_local(&path.to_string_lossy()).await?)
+        }
+        _ => None,
+    };
+    let rules = rules_copy.as_ref().map(|copy| copy.path.clone()).or(settings.rules.clone());
+    let pack = load_pack_or_embedded(rules.as_ref())?;
     let exceptions = load_exceptions(settings.exceptions.as_ref(), &pack).await?;
     let rule_tags: HashMap<String, Vec<String>> = pack
         .detections
@@ -292,7 +327,7 @@ async fn run(settings: pipeline::config::ResolvedRun) -> Result<ExitCode> {
         .chain(pack.correlations.iter().map(|rule| &rule.meta))
         .map(|meta| (meta.id.clone(), meta.tags.clone()))
         .collect();
-    let mut processor = Processor::for_pack(pack, exceptions, settings.lateness).await?;
+    let processor = Processor::for_pack(pack, exceptions, settings.lateness).await?;
     let location = lake::LakeLocation::open(&settings.lake)?;
     let ops = Arc::new(OpsState::default());
     let mut sinks: Vec<Box<dyn AlertSink>> = vec![match settings.alerts.as_str() {
@@ -302,7 +337,13 @@ async fn run(settings: pipeline::config::ResolvedRun) -> Result<ExitCode> {
     if settings.alerts_table {
         sinks.push(Box::new(LakeAlertsSink::new(location.clone())));
     }
-    if let Some(path) = &settings.sinks {
+    let sinks_copy = match &settings.sinks {
+        Some(path) if pipeline::remote::is_remote(path) => {
+            Some(pipeline::remote::copy_local(&path.to_string_lossy()).await?)
+        }
+        _ => None,
+    };
+    if let Some(path) = sinks_copy.as_ref().map(|copy| &copy.path).or(settings.sinks.as_ref()) {
         let context = pipeline::sinks::config::SinkContext {
             location: &location,
             counters: ops.counters.clone(),
@@ -325,13 +366,13 @@ async fn run(settings: pipeline::config::ResolvedRun) -> Result<ExitCode> {
             .map(|path| pipeline::maxmind::MaxMindDb::open(path))
             .collect::<pipeline::Result<_>>()?,
     );
-    let mut sink: Box<dyn AlertSink> = if enricher.is_empty() {
+    let sink: Box<dyn AlertSink> = if enricher.is_empty() {
         Box::new(Fanout::new(sinks))
     } else {
         Box::new(pipeline::enrich::EnrichingSink::new(enricher, Box::new(Fanout::new(sinks))))
     };
     let config = RunConfig {
-        inputs: settings.inputs,
+        inputs: settings.inputs.clone(),
         decode: DecodeConfig { batch_rows: settings.batch_rows, ..DecodeConfig::default() },
         writer: lake::LakeWriterConfig::default(),
         concurrency: settings.concurrency,
@@ -342,6 +383,37 @@ async fn run(settings: pipeline::config::ResolvedRun) -> Result<ExitCode> {
             .with_context(|| format!("--ops-listen {address}"))?;
         tokio::spawn(ops::serve(listener, ops.clone()));
     }
+    Ok(Prepared { processor, location, sink, config, ops })
+}
+
+/// Handles SQS batches through the Lambda runtime API until it goes away.
+async fn lambda(settings: pipeline::config::ResolvedRun) -> Result<ExitCode> {
+    let address = std::env::var("AWS_LAMBDA_RUNTIME_API")
+        .context("AWS_LAMBDA_RUNTIME_API is not set: lambda runs inside AWS Lambda")?;
+    let api = pipeline::sources::lambda::RuntimeApi::new(&address);
+    let Prepared { mut processor, location, mut sink, config, ops } = match prepare(&settings).await
+    {
+        Ok(prepared) => prepared,
+        Err(error) => {
+            api.init_error(&format!("{error:#}")).await?;
+            return Err(error);
+        }
+    };
+    let mut worker = sqs::Worker::start(
+        &config,
+        &location,
+        &mut processor,
+        &ops.counters,
+        settings.takeover.as_secs(),
+    )
+    .await?;
+    ops.ready.store(true, std::sync::atomic::Ordering::Relaxed);
+    pipeline::sources::lambda::serve(&api, &mut worker, sink.as_mut()).await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn run(settings: pipeline::config::ResolvedRun) -> Result<ExitCode> {
+    let Prepared { mut processor, location, mut sink, config, ops } = prepare(&settings).await?;
     let counters = &ops.counters;
     if let Some(queue_url) = settings.sqs_queue_url {
         let sqs = SqsConfig {
@@ -399,9 +471,21 @@ fn load_rules(dir: Option<&PathBuf>) -> Result<Vec<Rule>> {
     })
 }
 
+/// `trailhound health`: GET the URL, success on 200.
+async fn health(url: &str) -> Result<ExitCode> {
+    let client = reqwest::Client::builder().timeout(std::time::Duration::from_secs(5)).build()?;
+    let response = client.get(url).send().await.with_context(|| format!("GET {url}"))?;
+    let status = response.status();
+    anyhow::ensure!(status.is_success(), "GET {url} answered {status}");
+    Ok(ExitCode::SUCCESS)
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // Inside Lambda the runtime starts the `bootstrap` binary without arguments.
+    let lambda_start =
+        std::env::args_os().len() == 1 && std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some();
+    let cli = if lambda_start { Cli::parse_from(["trailhound", "lambda"]) } else { Cli::parse() };
     let filter = tracing_subscriber::EnvFilter::try_from_env("TRAILHOUND_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let logs = tracing_subscriber::fmt().with_writer(std::io::stderr).with_env_filter(filter);
@@ -428,6 +512,14 @@ async fn execute(cli: Cli) -> Result<ExitCode> {
             };
             run(settings.resolve()?).await
         }
+        Command::Lambda { config, settings } => {
+            let settings = match &config {
+                Some(path) => settings.or(RunSettings::from_file(path)?),
+                None => *settings,
+            };
+            lambda(settings.resolve_for_lambda()?).await
+        }
+        Command::Health { url } => health(&url).await,
         Command::Test { rules, bless } => {
             let report = run_rule_tests(load_pack(&rules)?, bless).await;
             for failure in &report.failures {

@@ -190,9 +190,9 @@ async fn deliverer(file: &Path, sink: &SinkSettings) -> Result<Box<dyn Deliver>>
      -> Result<Option<Secret>> {
         match (value, env, path) {
             (Some(value), None, None) => Ok(Some(Secret::new(value.clone()))),
-            (None, Some(name), None) => std::env::var(name)
+            (None, Some(name), None) => crate::secrets::var(name)
                 .map(|value| Some(Secret::new(value.trim().to_string())))
-                .map_err(|_| invalid(format!("{what}: environment variable {name} is not set"))),
+                .ok_or_else(|| invalid(format!("{what}: environment variable {name} is not set"))),
             (None, None, Some(path)) => std::fs::read_to_string(path)
                 .map(|value| Some(Secret::new(value.trim().to_string())))
                 .map_err(|error| {

@@ -3,6 +3,7 @@
 //! reader of its decompressed bytes.
 
 pub mod files;
+pub mod lambda;
 pub mod notifications;
 pub mod objects;
 pub mod sqs;

@@ -80,7 +80,7 @@ pub async fn client() -> Client {
 }
 
 /// One worker's view of the shared state and its outbox.
-struct Worker<'a> {
+pub struct Worker<'a> {
     run: &'a RunConfig,
     location: &'a LakeLocation,
     processor: &'a mut Processor,
@@ -95,9 +95,107 @@ struct Worker<'a> {
     handed_off: HashSet<String>,
     takeover_ms: i64,
     stats: SqsStats,
+    /// Object stores by bucket.
+    stores: HashMap<String, LakeLocation>,
 }
 
-impl Worker<'_> {
+/// A queue message: its id (for logs and Lambda's failure report) and body.
+pub struct QueueMessage<'a> {
+    /// The message id.
+    pub id: &'a str,
+    /// The notification text.
+    pub body: &'a str,
+}
+
+impl<'a> Worker<'a> {
+    /// A worker on the lake's shared state (restored, or seeded on a first run).
+    pub async fn start(
+        run: &'a RunConfig,
+        location: &'a LakeLocation,
+        processor: &'a mut Processor,
+        counters: &'a Counters,
+        takeover_seconds: u64,
+    ) -> Result<Self> {
+        let mut state = SharedState::new(location);
+        let outbox = restore_or_seed(&mut state, location, processor)
+            .await?
+            .map(|checkpoint| checkpoint.outbox)
+            .unwrap_or_default();
+        Ok(Self {
+            run,
+            location,
+            processor,
+            counters,
+            state,
+            writer: LakeWriter::new(location.clone(), run.writer.clone()),
+            owner: format!("{}-{}", hostname(), uuid_like()),
+            outbox,
+            handed_off: HashSet::new(),
+            takeover_ms: takeover_seconds as i64 * 1000,
+            stats: SqsStats::default(),
+            stores: HashMap::new(),
+        })
+    }
+
+    /// Processes the objects `messages` announce, commits and hands the alerts off. Returns
+    /// the positions of the messages that could not be understood: they must not be
+    /// deleted, so the queue's redrive policy sets them aside.
+    pub async fn handle(
+        &mut self,
+        messages: &[QueueMessage<'_>],
+        sink: &mut dyn AlertSink,
+    ) -> Result<Vec<usize>> {
+        self.counters.emit(InternalEvent::MessagesReceived { count: messages.len() as u64 });
+        self.stats.received += messages.len() as u64;
+        let mut sources = Vec::new();
+        let mut failed = Vec::new();
+        for (position, message) in messages.iter().enumerate() {
+            match parse_notification(message.body) {
+                Ok(Notification::Objects(objects)) => {
+                    for object in objects {
+                        sources.push(object_source(&mut self.stores, &object)?);
+                    }
+                }
+                Ok(Notification::TestEvent) | Ok(Notification::Ignored { .. }) => {}
+                Err(error) => {
+                    self.stats.failed += 1;
+                    failed.push(position);
+                    self.counters.emit(InternalEvent::MessageRejected {
+                        id: message.id,
+                        reason: &error.to_string(),
+                    });
+                }
+            }
+        }
+        let alerts = self.commit_batch(&sources, false).await?;
+        self.hand_off(alerts, sink).await?;
+        Ok(failed)
+    }
+
+    /// Clears what was handed off from the shared outbox (and hands off what other workers
+    /// left there too long).
+    pub async fn confirm(&mut self, sink: &mut dyn AlertSink) -> Result<()> {
+        let alerts = self.commit_batch(&[], false).await?;
+        self.hand_off(alerts, sink).await
+    }
+
+    /// Drops in-memory work that was not committed (after a failure): back to the shared
+    /// state.
+    pub async fn reload(&mut self) -> Result<()> {
+        let latest = self.state.load().await?.unwrap_or_default();
+        self.outbox = latest.outbox.clone();
+        self.handed_off.clear();
+        self.processor.restore(latest);
+        self.writer = LakeWriter::new(self.location.clone(), self.run.writer.clone());
+        Ok(())
+    }
+
+    /// Writes what the lake writer still holds.
+    pub async fn finish(self) -> Result<SqsStats> {
+        self.writer.finish().await?;
+        Ok(self.stats)
+    }
+
     /// Processes `sources` on top of the shared state and commits; redone on top of the
     /// newer state when another worker committed first. With `finish`, everything still
     /// held is emitted too. Returns the alerts this worker must hand off.
@@ -196,25 +294,8 @@ pub async fn consume(
     counters: &Counters,
     stop: impl std::future::Future<Output = ()>,
 ) -> Result<SqsStats> {
-    let mut state = SharedState::new(location);
-    let outbox = restore_or_seed(&mut state, location, processor)
-        .await?
-        .map(|checkpoint| checkpoint.outbox)
-        .unwrap_or_default();
-    let mut worker = Worker {
-        run,
-        location,
-        processor,
-        counters,
-        state,
-        writer: LakeWriter::new(location.clone(), run.writer.clone()),
-        owner: format!("{}-{}", hostname(), uuid_like()),
-        outbox,
-        handed_off: HashSet::new(),
-        takeover_ms: sqs.takeover_seconds as i64 * 1000,
-        stats: SqsStats::default(),
-    };
-    let mut stores: HashMap<String, LakeLocation> = HashMap::new();
+    let mut worker =
+        Worker::start(run, location, processor, counters, sqs.takeover_seconds).await?;
     let mut empty = 0;
     let mut drained = false;
     tokio::pin!(stop);
@@ -247,8 +328,6 @@ pub async fn consume(
             continue;
         }
         empty = 0;
-        counters.emit(InternalEvent::MessagesReceived { count: messages.len() as u64 });
-        worker.stats.received += messages.len() as u64;
         let receipts: Vec<String> =
             messages.iter().filter_map(|m| m.receipt_handle().map(str::to_string)).collect();
         let heartbeat = spawn_heartbeat(
@@ -257,43 +336,29 @@ pub async fn consume(
             receipts,
             sqs.visibility_timeout,
         );
-        let mut sources = Vec::new();
-        let mut done = Vec::new();
-        for message in &messages {
-            match parse_notification(message.body().unwrap_or_default()) {
-                Ok(Notification::Objects(objects)) => {
-                    for object in objects {
-                        sources.push(object_source(&mut stores, &object)?);
-                    }
-                    done.extend(message.receipt_handle().map(str::to_string));
-                }
-                Ok(Notification::TestEvent) | Ok(Notification::Ignored { .. }) => {
-                    done.extend(message.receipt_handle().map(str::to_string));
-                }
-                Err(error) => {
-                    worker.stats.failed += 1;
-                    let id = message.message_id().unwrap_or("?");
-                    counters
-                        .emit(InternalEvent::MessageRejected { id, reason: &error.to_string() });
-                }
-            }
-        }
-        let work = async {
-            let alerts = worker.commit_batch(&sources, false).await?;
-            worker.hand_off(alerts, sink).await
-        };
-        let outcome = work.await;
+        let batch: Vec<QueueMessage<'_>> = messages
+            .iter()
+            .map(|message| QueueMessage {
+                id: message.message_id().unwrap_or("?"),
+                body: message.body().unwrap_or_default(),
+            })
+            .collect();
+        let outcome = worker.handle(&batch, sink).await;
         heartbeat.abort();
-        outcome?;
+        let failed = outcome?;
+        let done: Vec<String> = messages
+            .iter()
+            .enumerate()
+            .filter(|(position, _)| !failed.contains(position))
+            .filter_map(|(_, message)| message.receipt_handle().map(str::to_string))
+            .collect();
         worker.stats.deleted += delete_all(client, &sqs.queue_url, &done, counters).await?;
     }
     // A last commit clears what was handed off; drained, it also emits everything held.
     let alerts = worker.commit_batch(&[], drained).await?;
     worker.hand_off(alerts, sink).await?;
-    let alerts = worker.commit_batch(&[], false).await?;
-    worker.hand_off(alerts, sink).await?;
-    worker.writer.finish().await?;
-    Ok(worker.stats)
+    worker.confirm(sink).await?;
+    worker.finish().await
 }
 
 /// Deletes handled messages, ten per request. A message whose delete fails comes back after
