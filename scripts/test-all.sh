@@ -2,7 +2,7 @@
 # trailhound's whole test suite, runnable on a fresh machine: installs the Python tools the
 # checks need into a cached virtualenv, starts the AWS-protocol emulator (moto's server) on
 # 127.0.0.1, builds, lints, runs the Rust tests (the emulator ones included), the rule tests,
-# and an end-to-end run whose lake is read back by pyarrow and DuckDB.
+# the Terraform module's checks, and an end-to-end run whose lake is read back by pyarrow and DuckDB.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -59,6 +59,12 @@ rules_line=$(tail -n 1 "$work/rule-test.log")
 rules_passed=$(echo "$rules_line" | awk '{print $1}')
 rules_failed=$(echo "$rules_line" | awk '{print $3}')
 
+step "terraform module: fmt, validate, terraform test (mocked AWS) or static checks"
+bash scripts/check-terraform.sh | tee "$work/terraform.log"
+terraform_line=$(tail -n 1 "$work/terraform.log")
+terraform_passed=$(echo "$terraform_line" | awk '{print $2}')
+terraform_failed=$(echo "$terraform_line" | awk '{print $4}')
+
 step "end to end: bundled samples into a lake, read back by pyarrow and DuckDB"
 "$trailhound" run --input samples/cloudtrail --lake "$work/lake" > "$work/alerts.jsonl" 2> "$work/run.log"
 tail -n 1 "$work/run.log"
@@ -71,8 +77,8 @@ lake_line=$(tail -n 1 "$work/lake-check.log")
 lake_passed=$(echo "$lake_line" | awk '{print $2}')
 lake_failed=$(echo "$lake_line" | awk '{print $4}')
 
-passed=$((rust_passed + rules_passed + lake_passed))
-failed=$((rust_failed + rules_failed + lake_failed))
+passed=$((rust_passed + rules_passed + lake_passed + terraform_passed))
+failed=$((rust_failed + rules_failed + lake_failed + terraform_failed))
 echo
 echo "total: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

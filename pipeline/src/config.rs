@@ -162,11 +162,13 @@ impl RunSettings {
     }
 
     /// As [`Self::resolve`], for Lambda mode: the event source mapping delivers the
-    /// messages, so neither inputs nor a queue may be given.
+    /// messages, so inputs are refused. A queue URL (the one the mapping reads) is accepted
+    /// and unused: deployments may set it for both modes.
     pub fn resolve_for_lambda(self) -> Result<ResolvedRun> {
-        if !self.inputs.is_empty() || self.sqs_queue_url.is_some() {
+        if !self.inputs.is_empty() {
             return Err(invalid(
-                "Lambda's event source mapping delivers the messages: give neither `inputs` nor `sqs_queue_url`".into(),
+                "Lambda's event source mapping delivers the messages: `inputs` cannot be given"
+                    .into(),
             ));
         }
         self.resolve_values()

@@ -28,7 +28,13 @@ use pipeline::sources::sqs::{self, SqsConfig};
 #[command(version, about)]
 struct Cli {
     /// Log format on stderr: text, or json (one object per line, for log pipelines).
-    #[arg(long, global = true, default_value = "text", value_parser = ["text", "json"])]
+    #[arg(
+        long,
+        global = true,
+        env = "TRAILHOUND_LOG_FORMAT",
+        default_value = "text",
+        value_parser = ["text", "json"]
+    )]
     log_format: String,
     #[command(subcommand)]
     command: Command,

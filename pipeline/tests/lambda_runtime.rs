@@ -335,6 +335,12 @@ async fn lambda_mode_handles_sqs_batches_with_partial_failures() {
             ("TRAILHOUND_SINKS", format!("s3://{lake_bucket}/_config/sinks.toml")),
             ("TRAILHOUND_ALERTS", work.path().join("alerts.jsonl").display().to_string()),
             ("TRAILHOUND_LATENESS", "24h".into()),
+            // As the Terraform module sets them: the queue is the mapping's, logs are JSON.
+            (
+                "TRAILHOUND_SQS_QUEUE_URL",
+                "https://sqs.us-east-1.amazonaws.com/000000000000/trail".into(),
+            ),
+            ("TRAILHOUND_LOG_FORMAT", "json".into()),
             (
                 "TRAILHOUND_SECRETS",
                 json!({ "HOOK_URL": secret["ARN"], "HOOK_KEY": parameter["Parameter"]["ARN"] })
