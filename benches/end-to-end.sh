@@ -21,26 +21,29 @@ json_bytes=$(find "$work/corpus" -name '*.json.gz' -print0 | xargs -0 cat | gzip
 # Warm the page cache so neither side pays for the disk.
 find "$work/corpus" -name '*.json.gz' -print0 | xargs -0 cat > /dev/null
 
-# cpu_of CMD...: runs CMD under /usr/bin/time; prints "user sys elapsed max_rss_kb".
-cpu_of() {
-  /usr/bin/time -f '%U %S %e %M' -o "$work/time" "$@"
-  cat "$work/time"
-}
+# timed CMD...: runs CMD under /usr/bin/time, which writes "user sys elapsed max_rss_kb" to
+# $work/time.
+timed() { /usr/bin/time -f '%U %S %e %M' -o "$work/time" "$@"; }
 
-read -r zu zs ze _ < <(cpu_of sh -c "find '$work/corpus' -name '*.json.gz' -print0 | xargs -0 zcat > /dev/null")
+timed sh -c "find '$work/corpus' -name '*.json.gz' -print0 | xargs -0 zcat > /dev/null"
+read -r zu zs ze _ < "$work/time"
 
-run_once() { # $1: cpus for taskset, $2: lake folder
+run_once() { # $1: CPUs for taskset, $2: lake folder
   rm -rf "$2"
-  cpu_of taskset -c "$1" "$bin/trailhound" run --input "$work/corpus" --lake "$2" \
+  timed taskset -c "$1" "$bin/trailhound" run --input "$work/corpus" --lake "$2" \
     > "$work/alerts.jsonl" 2> "$work/run.log"
 }
-read -r tu ts te trss < <(run_once 0,1 "$work/lake")
+run_once 0,1 "$work/lake"
+read -r tu ts te trss < "$work/time"
 summary=$(grep -E '^trailhound:' "$work/run.log")
 decoded=$(echo "$summary" | sed -E 's/.* events=([0-9]+).*/\1/')
-read -r _ _ te1 _ < <(run_once 0 "$work/lake1")
-read -r _ _ te2 _ < <(run_once 0,1 "$work/lake2")
+alerts=$(wc -l < "$work/alerts.jsonl")
+run_once 0 "$work/lake1"
+read -r _ _ te1 _ < "$work/time"
+run_once 0,1 "$work/lake2"
+read -r _ _ te2 _ < "$work/time"
 
-python3 - "$decoded" "$files" "$gz_bytes" "$json_bytes" "$zu" "$zs" "$ze" "$tu" "$ts" "$te" "$trss" "$te1" "$te2" "$(wc -l < "$work/alerts.jsonl")" "$(du -sb "$work/lake" | cut -f1)" <<'PY'
+python3 - "$decoded" "$files" "$gz_bytes" "$json_bytes" "$zu" "$zs" "$ze" "$tu" "$ts" "$te" "$trss" "$te1" "$te2" "$alerts" "$(du -sb "$work/lake" | cut -f1)" <<'PY'
 import sys
 (events, files, gz, js, zu, zs, ze, tu, ts, te, rss, te1, te2, alerts, lake) = sys.argv[1:]
 events, files, gz, js, lake = int(events), int(files), int(gz), int(js), int(lake)

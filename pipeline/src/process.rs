@@ -22,6 +22,10 @@ use crate::exceptions::{ExceptionInfo, ExceptionSet};
 /// Default allowed lateness: CloudTrail delivers files 5 to 15 minutes after the events.
 pub const DEFAULT_LATENESS: Duration = Duration::from_secs(15 * 60);
 
+/// How often, at most, old entries are pruned from the applied sources (wall clock), so
+/// that marking a source costs no pass over all of them.
+const PRUNE_INTERVAL_MS: i64 = 60_000;
+
 /// How long the state remembers which sources it has applied: longer than any redelivery
 /// (a visibility timeout) or duplicated notification, short enough to keep the state small.
 pub const APPLIED_RETENTION: Duration = Duration::from_secs(3600);
@@ -93,6 +97,9 @@ pub struct Processor {
     alerted: HashMap<(String, String), i64>,
     /// Sources applied to this state, with the wall-clock time.
     applied: BTreeMap<String, i64>,
+    /// When `applied` was last pruned (wall clock): pruning every source would cost a pass
+    /// over all of them per source.
+    applied_pruned_at: i64,
 }
 
 impl Processor {
@@ -115,6 +122,7 @@ impl Processor {
             suppressed_total: 0,
             alerted: HashMap::new(),
             applied: BTreeMap::new(),
+            applied_pruned_at: 0,
         }
     }
 
@@ -172,8 +180,11 @@ impl Processor {
     /// applied longer than [`APPLIED_RETENTION`] ago.
     pub fn mark_applied(&mut self, source_id: &str) {
         let now = chrono::Utc::now().timestamp_millis();
-        let horizon = now - APPLIED_RETENTION.as_millis() as i64;
-        self.applied.retain(|_, applied_at| *applied_at >= horizon);
+        if now - self.applied_pruned_at >= PRUNE_INTERVAL_MS {
+            let horizon = now - APPLIED_RETENTION.as_millis() as i64;
+            self.applied.retain(|_, applied_at| *applied_at >= horizon);
+            self.applied_pruned_at = now;
+        }
         self.applied.insert(source_id.to_string(), now);
     }
 

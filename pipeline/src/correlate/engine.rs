@@ -121,7 +121,13 @@ pub struct CorrelationEngine {
     consumers: HashMap<String, Vec<(usize, usize)>>,
     state: EngineState,
     lateness_ms: i64,
+    /// Per correlation, the horizon up to which its `seen` and `history` maps were last
+    /// pruned: pruning on every batch would cost a pass over them per batch.
+    pruned_to: HashMap<usize, i64>,
 }
+
+/// How far (event time) a correlation's horizon moves before its maps are pruned again.
+const PRUNE_STEP_MS: i64 = 60_000;
 
 impl CorrelationEngine {
     /// Validates references (every listed rule exists, no cycles), compiles the expressions
@@ -207,7 +213,13 @@ impl CorrelationEngine {
                 chained_groups,
             });
         }
-        Ok(Self { correlations: compiled, consumers, state: EngineState::default(), lateness_ms })
+        Ok(Self {
+            correlations: compiled,
+            consumers,
+            state: EngineState::default(),
+            lateness_ms,
+            pruned_to: HashMap::new(),
+        })
     }
 
     /// An engine without correlations.
@@ -217,6 +229,7 @@ impl CorrelationEngine {
             consumers: HashMap::new(),
             state: EngineState::default(),
             lateness_ms: 0,
+            pruned_to: HashMap::new(),
         }
     }
 
@@ -430,15 +443,22 @@ impl CorrelationEngine {
         let horizon = watermark
             .saturating_sub(rule.timespan.as_millis() as i64)
             .saturating_sub(self.lateness_ms);
-        state.seen.retain(|_, time| *time >= horizon);
+        let pruned_to = self.pruned_to.entry(index).or_insert(i64::MIN);
+        let prune_maps = horizon.saturating_sub(*pruned_to) >= PRUNE_STEP_MS;
+        if prune_maps {
+            *pruned_to = horizon;
+            state.seen.retain(|_, time| *time >= horizon);
+        }
         for window in state.groups.values_mut() {
             while window.front().is_some_and(|signal| signal.time < horizon) {
                 window.pop_front();
             }
         }
         state.groups.retain(|_, window| !window.is_empty());
-        let history_horizon = watermark.saturating_sub(rule.history.as_millis() as i64);
-        state.history.retain(|_, last| *last >= history_horizon);
+        if prune_maps {
+            let history_horizon = watermark.saturating_sub(rule.history.as_millis() as i64);
+            state.history.retain(|_, last| *last >= history_horizon);
+        }
         fired
     }
 }
