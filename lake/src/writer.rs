@@ -1,20 +1,26 @@
 //! Partitioned Parquet writing with per-source idempotency.
 //!
-//! Rows are buffered per source and Hive partition (`dt=YYYY-MM-DD/hour=HH`, from `event_ts`
-//! in UTC), sorted by event time, and written as zstd Parquet through `object_store`. A buffer
-//! is flushed when it reaches the target file size, the largest one when all buffers together
-//! reach their limit, and a source's buffers when the source ends.
+//! Rows are buffered per Hive partition (`dt=YYYY-MM-DD/hour=HH`, from `event_ts` in UTC)
+//! and source, sorted by event time, and written as zstd Parquet through `object_store`.
+//! CloudTrail delivers many small files (one per account, region and five minutes), so the
+//! rows of the sources that have ended are written together: one file per partition for a
+//! whole group of sources (at [`LakeWriter::flush`], or once they hold a file's worth). A
+//! source that is large by itself has its rows written alone whenever they fill a file, and
+//! the largest buffer goes out alone when all of them together reach their limit, so memory
+//! stays bounded for any file size.
 //!
 //! Idempotency (replaying a source never duplicates or loses rows, whatever else is replayed
 //! with it, by however many workers):
 //! - every source (a log file or object) has a content-derived id; once all its rows are
 //!   durable, a ledger entry `_ledger/sources/<id>.json` is written create-only, and later
 //!   runs skip the lake write for sources already in the ledger;
-//! - a file holds the rows of one source only, and its name is a hash of the rows it holds
-//!   (source and position). A replay of a source that crashed before its ledger entry, or a
-//!   second worker writing the same source at once, therefore writes the very same objects
-//!   again (same names, same content) instead of adding copies. The price is a file per
-//!   source and partition: `lake compact` merges them once partitions close.
+//! - a file's name is a hash of the rows it holds (source and position): a file holding one
+//!   source's rows is written again under the same name when that source is replayed;
+//! - a file holding several sources is written under a journal,
+//!   `_ledger/journal/<group>.json`, naming its sources, their files and ledger entries,
+//!   written first and deleted after the entries. [`recover`] finishes or undoes what a
+//!   crash left: with every file present, the missing entries are written; otherwise the
+//!   group's files are deleted (no entry can exist yet) and the sources are read again.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
@@ -146,11 +152,25 @@ pub struct WriteStats {
     pub sources_committed: u64,
 }
 
+/// One source's buffered rows in one partition.
 #[derive(Default)]
 struct PartitionBuffer {
     batches: Vec<RecordBatch>,
     bytes: usize,
 }
+
+/// The journal of a group write: what a crash between the files and the ledger entries
+/// leaves to be finished or undone.
+#[derive(Debug, Serialize, Deserialize)]
+struct GroupJournal {
+    /// The group's files (relative to the lake root), written after this journal.
+    files: Vec<String>,
+    /// The ledger entries to write once every file is durable.
+    entries: Vec<LedgerEntry>,
+}
+
+/// Where group journals live.
+const JOURNAL_DIR: &str = "_ledger/journal";
 
 #[derive(Default)]
 struct SourceProgress {
@@ -173,6 +193,8 @@ pub struct LakeWriter {
     schema: SchemaRef,
     /// Buffers per (source id, partition).
     partitions: BTreeMap<(String, Partition), PartitionBuffer>,
+    /// Bytes buffered by sources that have ended (written at the next group flush).
+    ended_bytes: usize,
     buffered_bytes: usize,
     sources: HashMap<String, SourceProgress>,
     stats: WriteStats,
@@ -186,6 +208,7 @@ impl LakeWriter {
             config,
             schema: cloudtrail_schema(),
             partitions: BTreeMap::new(),
+            ended_bytes: 0,
             buffered_bytes: 0,
             sources: HashMap::new(),
             stats: WriteStats::default(),
@@ -290,10 +313,14 @@ impl LakeWriter {
         if let Some(progress) = self.sources.get_mut(source_id) {
             progress.ended = true;
         }
-        let buffers: Vec<(String, Partition)> =
-            self.partitions.keys().filter(|(source, _)| source == source_id).cloned().collect();
-        for key in buffers {
-            self.flush_partition(key).await?;
+        self.ended_bytes += self
+            .partitions
+            .iter()
+            .filter(|((source, _), _)| source == source_id)
+            .map(|(_, buffer)| buffer.bytes)
+            .sum::<usize>();
+        if self.ended_bytes >= self.config.target_file_bytes {
+            self.flush_group().await?;
         }
         self.commit_finished_sources().await
     }
@@ -307,11 +334,113 @@ impl LakeWriter {
     /// Writes every buffered partition now and commits the ledger entries of the sources
     /// that ended: after it returns, every ended source is durable.
     pub async fn flush(&mut self) -> Result<()> {
+        self.flush_group().await?;
+        // Sources still being read are written alone.
         let buffers: Vec<(String, Partition)> = self.partitions.keys().cloned().collect();
         for key in buffers {
             self.flush_partition(key).await?;
         }
         self.commit_finished_sources().await
+    }
+
+    /// Writes the buffered rows of every ended source: one file per partition, then their
+    /// ledger entries, under a journal when the group holds more than one source.
+    async fn flush_group(&mut self) -> Result<()> {
+        let keys: Vec<(String, Partition)> = self
+            .partitions
+            .keys()
+            .filter(|(source, _)| self.sources.get(source).is_some_and(|progress| progress.ended))
+            .cloned()
+            .collect();
+        let group: BTreeSet<String> = keys.iter().map(|(source, _)| source.clone()).collect();
+        if group.len() < 2 {
+            for key in keys {
+                self.flush_partition(key).await?;
+            }
+            return self.commit_finished_sources().await;
+        }
+        let mut by_partition: BTreeMap<Partition, Vec<PartitionBuffer>> = BTreeMap::new();
+        for key in &keys {
+            let buffer = self.partitions.remove(key).expect("listed above");
+            self.buffered_bytes -= buffer.bytes;
+            by_partition.entry(key.1).or_default().push(buffer);
+        }
+        self.ended_bytes = 0;
+        // Name every file first: the journal lists them before any is written.
+        let mut planned = Vec::new();
+        for (partition, buffers) in by_partition {
+            let batches: Vec<RecordBatch> =
+                buffers.into_iter().flat_map(|buffer| buffer.batches).collect();
+            let order = sorted_order(&self.schema, &batches)?;
+            let relative = format!(
+                "{EVENTS_TABLE_DIR}/{}/part-{}.parquet",
+                partition.folder(),
+                content_name(&batches, &order)
+            );
+            planned.push((relative, batches, order));
+        }
+        let files: Vec<String> = planned.iter().map(|(relative, _, _)| relative.clone()).collect();
+        for (source, partition) in &keys {
+            let progress = self.sources.get_mut(source).expect("ended sources are tracked");
+            progress.pending.remove(partition);
+        }
+        for source in &group {
+            let progress = self.sources.get_mut(source).expect("ended sources are tracked");
+            let partitions: BTreeSet<Partition> =
+                keys.iter().filter(|(s, _)| s == source).map(|(_, p)| *p).collect();
+            progress.files.extend(
+                files
+                    .iter()
+                    .filter(|file| {
+                        Partition::from_path(file).is_some_and(|p| partitions.contains(&p))
+                    })
+                    .cloned(),
+            );
+        }
+        let entries: Vec<LedgerEntry> = group
+            .iter()
+            .filter(|source| self.sources[*source].pending.is_empty())
+            .map(|source| self.ledger_entry(source))
+            .collect();
+        let journal = GroupJournal { files: files.clone(), entries };
+        let mut hasher = Xxh3::new();
+        for file in &files {
+            hasher.update(file.as_bytes());
+        }
+        let journal_path =
+            self.location.path(&format!("{JOURNAL_DIR}/{:032x}.json", hasher.digest128()));
+        let body = serde_json::to_vec_pretty(&journal).expect("journals serialise");
+        self.location
+            .store()
+            .put(&journal_path, PutPayload::from(body))
+            .await
+            .map_err(|source| LakeError::ObjectStore { path: journal_path.to_string(), source })?;
+        for (relative, batches, order) in planned {
+            let bytes = self.write_parquet(&relative, &batches, &order).await?;
+            self.stats.files += 1;
+            self.stats.rows += order.len() as u64;
+            self.stats.bytes += bytes;
+            tracing::debug!(file = %relative, rows = order.len(), bytes, sources = group.len(), "lake file written");
+        }
+        self.commit_finished_sources().await?;
+        match self.location.store().delete(&journal_path).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(source) => Err(LakeError::ObjectStore { path: journal_path.to_string(), source }),
+        }
+    }
+
+    /// The ledger entry of a source whose rows are all written.
+    fn ledger_entry(&self, source_id: &str) -> LedgerEntry {
+        let progress = &self.sources[source_id];
+        let mut files = progress.files.clone();
+        files.sort();
+        files.dedup();
+        LedgerEntry {
+            source_id: source_id.to_string(),
+            source_uri: progress.source_uri.clone(),
+            rows: progress.rows,
+            files,
+        }
     }
 
     async fn flush_partition(&mut self, key: (String, Partition)) -> Result<()> {
@@ -327,6 +456,9 @@ impl LakeWriter {
         );
         let bytes = self.write_parquet(&relative, &buffer.batches, &order).await?;
         self.buffered_bytes -= buffer.bytes;
+        if self.sources.get(&source_id).is_some_and(|progress| progress.ended) {
+            self.ended_bytes = self.ended_bytes.saturating_sub(buffer.bytes);
+        }
         self.stats.files += 1;
         self.stats.rows += order.len() as u64;
         self.stats.bytes += bytes;
@@ -371,34 +503,96 @@ impl LakeWriter {
             .map(|(id, _)| id.clone())
             .collect();
         for source_id in finished {
-            let progress = self.sources.remove(&source_id).expect("listed above");
-            let mut files = progress.files;
-            files.sort();
-            files.dedup();
-            let entry = LedgerEntry {
-                source_id: source_id.clone(),
-                source_uri: progress.source_uri,
-                rows: progress.rows,
-                files,
-            };
-            let path = self.location.path(&format!("{LEDGER_DIR}/{source_id}.json"));
-            let body = serde_json::to_vec_pretty(&entry).expect("ledger entries serialise");
-            // Create-only: if another writer committed the same source first, its entry stands.
-            match self
-                .location
-                .store()
-                .put_opts(&path, PutPayload::from(body), PutMode::Create.into())
-                .await
-            {
-                Ok(_) | Err(object_store::Error::AlreadyExists { .. }) => {}
-                Err(source) => {
-                    return Err(LakeError::ObjectStore { path: path.to_string(), source });
-                }
-            }
+            let entry = self.ledger_entry(&source_id);
+            self.sources.remove(&source_id);
+            put_ledger_entry(&self.location, &entry).await?;
             self.stats.sources_committed += 1;
         }
         Ok(())
     }
+}
+
+/// Writes a ledger entry create-only: if another writer committed the same source first, its
+/// entry stands.
+async fn put_ledger_entry(location: &LakeLocation, entry: &LedgerEntry) -> Result<()> {
+    let path = location.path(&format!("{LEDGER_DIR}/{}.json", entry.source_id));
+    let body = serde_json::to_vec_pretty(entry).expect("ledger entries serialise");
+    match location.store().put_opts(&path, PutPayload::from(body), PutMode::Create.into()).await {
+        Ok(_) | Err(object_store::Error::AlreadyExists { .. }) => Ok(()),
+        Err(source) => Err(LakeError::ObjectStore { path: path.to_string(), source }),
+    }
+}
+
+/// What [`recover`] did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Recovery {
+    /// Group writes finished: their missing ledger entries written.
+    pub completed: u64,
+    /// Group writes undone: their files deleted, their sources to be read again.
+    pub undone: u64,
+}
+
+/// Finishes or undoes the group writes a crash interrupted: journals older than `grace`
+/// (a live writer's journal is younger: give it time to finish). With every file of the
+/// group present, the missing ledger entries are written; otherwise no entry was written
+/// yet, and the files that exist are deleted so the sources are read again.
+pub async fn recover(location: &LakeLocation, grace: std::time::Duration) -> Result<Recovery> {
+    use futures::TryStreamExt;
+    let store = location.store();
+    let prefix = location.path(JOURNAL_DIR);
+    let journals: Vec<object_store::ObjectMeta> = store
+        .list(Some(&prefix))
+        .try_collect()
+        .await
+        .map_err(|source| LakeError::ObjectStore { path: prefix.to_string(), source })?;
+    let cutoff = chrono::Utc::now() - chrono::Duration::from_std(grace).unwrap_or_default();
+    let mut recovery = Recovery::default();
+    for meta in journals.into_iter().filter(|meta| meta.last_modified <= cutoff) {
+        let object_error =
+            |source| LakeError::ObjectStore { path: meta.location.to_string(), source };
+        let bytes = store
+            .get(&meta.location)
+            .await
+            .map_err(object_error)?
+            .bytes()
+            .await
+            .map_err(object_error)?;
+        let journal: GroupJournal = serde_json::from_slice(&bytes)
+            .map_err(|source| LakeError::Json { path: meta.location.to_string(), source })?;
+        let mut present = Vec::new();
+        for file in &journal.files {
+            let path = location.path(file);
+            match store.head(&path).await {
+                Ok(_) => present.push(path),
+                Err(object_store::Error::NotFound { .. }) => {}
+                Err(source) => {
+                    return Err(LakeError::ObjectStore { path: path.to_string(), source });
+                }
+            }
+        }
+        if present.len() == journal.files.len() {
+            for entry in &journal.entries {
+                put_ledger_entry(location, entry).await?;
+            }
+            recovery.completed += 1;
+        } else {
+            for path in present {
+                match store.delete(&path).await {
+                    Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+                    Err(source) => {
+                        return Err(LakeError::ObjectStore { path: path.to_string(), source });
+                    }
+                }
+            }
+            recovery.undone += 1;
+        }
+        match store.delete(&meta.location).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+            Err(source) => return Err(object_error(source)),
+        }
+        tracing::warn!(journal = %meta.location, files = journal.files.len(), "interrupted lake write recovered");
+    }
+    Ok(recovery)
 }
 
 /// The Parquet settings of every lake file: zstd, page statistics (so queries prune by

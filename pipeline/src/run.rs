@@ -113,6 +113,8 @@ pub async fn run_files(
     let started = Instant::now();
     let mut state = SharedState::new(location);
     restore_or_seed(&mut state, location, processor).await?;
+    // A local run is the lake's only writer: whatever group write is pending was interrupted.
+    lake::writer::recover(location, std::time::Duration::ZERO).await?;
     let discovered = discover(&config.inputs).await;
     for (path, reason) in &discovered.unreadable {
         counters.emit(InternalEvent::SourceFailed { uri: path, reason });

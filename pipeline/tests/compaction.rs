@@ -6,16 +6,11 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
-use bytes::Bytes;
-use futures::StreamExt;
-use futures::stream::BoxStream;
+mod common;
+
+use common::crashing::CrashingStore;
 use lake::LakeLocation;
 use lake::compact::{CompactConfig, CompactStats, Compaction};
-use object_store::path::Path as ObjectPath;
-use object_store::{
-    CopyOptions, GetOptions, GetResult, ListResult, MultipartUpload, ObjectMeta, ObjectStore,
-    PutMultipartOptions, PutOptions, PutPayload, PutResult,
-};
 use pipeline::detect::load_pack;
 use pipeline::exceptions::ExceptionSet;
 use pipeline::hunt::{OutputFormat, hunt};
@@ -24,99 +19,6 @@ use pipeline::process::{DEFAULT_LATENESS, Processor};
 use pipeline::run::{RunConfig, run_files};
 use pipeline::sinks::Fanout;
 use pipeline::sinks::lake_alerts::LakeAlertsSink;
-
-/// A store whose writes and deletes fail once `budget` of them have been made: the process
-/// died there. Reads always work.
-#[derive(Debug)]
-struct CrashingStore {
-    inner: Arc<dyn ObjectStore>,
-    budget: AtomicI64,
-}
-
-impl CrashingStore {
-    fn spend(&self) -> object_store::Result<()> {
-        if self.budget.fetch_sub(1, Ordering::SeqCst) > 0 {
-            Ok(())
-        } else {
-            Err(object_store::Error::Generic { store: "crashing", source: "killed".into() })
-        }
-    }
-}
-
-impl std::fmt::Display for CrashingStore {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "CrashingStore({})", self.inner)
-    }
-}
-
-#[async_trait::async_trait]
-impl ObjectStore for CrashingStore {
-    async fn put_opts(
-        &self,
-        location: &ObjectPath,
-        payload: PutPayload,
-        opts: PutOptions,
-    ) -> object_store::Result<PutResult> {
-        self.spend()?;
-        self.inner.put_opts(location, payload, opts).await
-    }
-    async fn put_multipart_opts(
-        &self,
-        location: &ObjectPath,
-        opts: PutMultipartOptions,
-    ) -> object_store::Result<Box<dyn MultipartUpload>> {
-        self.spend()?;
-        self.inner.put_multipart_opts(location, opts).await
-    }
-    async fn get_opts(
-        &self,
-        location: &ObjectPath,
-        options: GetOptions,
-    ) -> object_store::Result<GetResult> {
-        self.inner.get_opts(location, options).await
-    }
-    async fn get_ranges(
-        &self,
-        location: &ObjectPath,
-        ranges: &[std::ops::Range<u64>],
-    ) -> object_store::Result<Vec<Bytes>> {
-        self.inner.get_ranges(location, ranges).await
-    }
-    fn delete_stream(
-        &self,
-        locations: BoxStream<'static, object_store::Result<ObjectPath>>,
-    ) -> BoxStream<'static, object_store::Result<ObjectPath>> {
-        match self.spend() {
-            Ok(()) => self.inner.delete_stream(locations),
-            Err(_) => locations
-                .map(|_| {
-                    Err(object_store::Error::Generic { store: "crashing", source: "killed".into() })
-                })
-                .boxed(),
-        }
-    }
-    fn list(
-        &self,
-        prefix: Option<&ObjectPath>,
-    ) -> BoxStream<'static, object_store::Result<ObjectMeta>> {
-        self.inner.list(prefix)
-    }
-    async fn list_with_delimiter(
-        &self,
-        prefix: Option<&ObjectPath>,
-    ) -> object_store::Result<ListResult> {
-        self.inner.list_with_delimiter(prefix).await
-    }
-    async fn copy_opts(
-        &self,
-        from: &ObjectPath,
-        to: &ObjectPath,
-        options: CopyOptions,
-    ) -> object_store::Result<()> {
-        self.spend()?;
-        self.inner.copy_opts(from, to, options).await
-    }
-}
 
 fn copy_dir(from: &Path, to: &Path) {
     for entry in walkdir::WalkDir::new(from) {
@@ -176,8 +78,14 @@ async fn a_crash_anywhere_then_a_rerun_keeps_every_row_once() {
     let pack = load_pack(&root.join("sql-rules")).unwrap();
     let mut processor =
         Processor::for_pack(pack, ExceptionSet::empty(), DEFAULT_LATENESS).await.unwrap();
+    // Files written as soon as a source's rows are buffered: a file per source and
+    // partition, so the partitions hold several files to merge.
+    let config = RunConfig {
+        writer: lake::LakeWriterConfig { target_file_bytes: 1, ..Default::default() },
+        ..RunConfig::for_inputs(vec![root.join("samples/cloudtrail").display().to_string()])
+    };
     let summary = run_files(
-        &RunConfig::for_inputs(vec![root.join("samples/cloudtrail").display().to_string()]),
+        &config,
         &location,
         &mut processor,
         &mut Fanout::new(vec![Box::new(LakeAlertsSink::new(location.clone()))]),

@@ -116,6 +116,9 @@ impl<'a> Worker<'a> {
         counters: &'a Counters,
         takeover_seconds: u64,
     ) -> Result<Self> {
+        // Group writes older than the takeover delay were interrupted (a live worker's are
+        // younger): finish or undo them before reading anything again.
+        lake::writer::recover(location, std::time::Duration::from_secs(takeover_seconds)).await?;
         let mut state = SharedState::new(location);
         let outbox = restore_or_seed(&mut state, location, processor)
             .await?

@@ -4,6 +4,8 @@
 //! SDK for it.
 #![allow(dead_code)]
 
+pub mod crashing;
+
 use std::io::{Read, Write};
 use std::net::TcpStream;
 

@@ -1,0 +1,113 @@
+//! Grouped lake writes: the rows of many small sources share one file per partition, and a
+//! process "killed" after any number of writes and deletes, then run again, leaves every row
+//! in the lake exactly once with every source in the ledger.
+
+mod common;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use common::crashing::CrashingStore;
+use lake::LakeLocation;
+use pipeline::detect::load_pack;
+use pipeline::exceptions::ExceptionSet;
+use pipeline::hunt::{OutputFormat, hunt};
+use pipeline::internal_events::Counters;
+use pipeline::process::{DEFAULT_LATENESS, Processor};
+use pipeline::run::{RunConfig, RunSummary, run_files};
+use pipeline::sinks::Fanout;
+
+fn samples() -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../samples/cloudtrail/AWSLogs")
+        .display()
+        .to_string()
+}
+
+async fn run(location: &LakeLocation) -> Result<RunSummary, pipeline::PipelineError> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let pack = load_pack(&root.join("sql-rules")).unwrap();
+    let mut processor =
+        Processor::for_pack(pack, ExceptionSet::empty(), DEFAULT_LATENESS).await.unwrap();
+    run_files(
+        &RunConfig::for_inputs(vec![samples()]),
+        location,
+        &mut processor,
+        &mut Fanout::new(Vec::new()),
+        &Counters::default(),
+    )
+    .await
+}
+
+async fn csv(location: &LakeLocation, sql: &str) -> String {
+    let mut out = Vec::new();
+    hunt(location, Default::default(), sql, OutputFormat::Csv, &mut out, false).await.unwrap();
+    String::from_utf8(out).unwrap()
+}
+
+fn files_under(root: &Path, folder: &str) -> Vec<String> {
+    let base = root.join(folder);
+    if !base.exists() {
+        return Vec::new();
+    }
+    walkdir::WalkDir::new(&base)
+        .into_iter()
+        .map(|entry| entry.unwrap())
+        .filter(|entry| entry.file_type().is_file())
+        .map(|entry| entry.path().strip_prefix(root).unwrap().display().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn small_sources_share_a_file_per_partition() {
+    let dir = tempfile::tempdir().unwrap();
+    let location = LakeLocation::open(dir.path().to_str().unwrap()).unwrap();
+    let summary = run(&location).await.unwrap();
+    let sources = files_under(dir.path(), "_ledger/sources").len();
+    let events_files = files_under(dir.path(), "cloudtrail");
+    let partitions: std::collections::BTreeSet<&str> =
+        events_files.iter().map(|file| file.rsplit_once('/').unwrap().0).collect();
+    assert!(sources > partitions.len(), "{sources} sources over {} partitions", partitions.len());
+    assert_eq!(events_files.len(), partitions.len(), "one file per partition: {events_files:?}");
+    assert_eq!(summary.lake.files as usize, events_files.len());
+    assert!(files_under(dir.path(), "_ledger/journal").is_empty(), "no journal left behind");
+    let entry: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(dir.path().join(&files_under(dir.path(), "_ledger/sources")[0])).unwrap(),
+    )
+    .unwrap();
+    for file in entry["files"].as_array().unwrap() {
+        assert!(events_files.contains(&file.as_str().unwrap().to_string()), "{entry}");
+    }
+}
+
+#[tokio::test]
+async fn a_crash_anywhere_then_a_rerun_keeps_every_row_once() {
+    let clean_dir = tempfile::tempdir().unwrap();
+    let clean = LakeLocation::open(clean_dir.path().to_str().unwrap()).unwrap();
+    let counting =
+        Arc::new(CrashingStore { inner: clean.store().clone(), budget: AtomicI64::new(i64::MAX) });
+    let summary = run(&clean.with_store(counting.clone())).await.unwrap();
+    let operations = i64::MAX - counting.budget.load(Ordering::SeqCst);
+    let rows = summary.lake.rows;
+    let expected = format!("n,d\n{rows},{rows}\n");
+    let count_sql =
+        "SELECT count(*) AS n, count(DISTINCT (source_uri, source_record)) AS d FROM cloudtrail";
+    assert_eq!(csv(&clean, count_sql).await, expected);
+    let sources = files_under(clean_dir.path(), "_ledger/sources").len();
+    assert!(operations > 5, "{operations} writes");
+
+    for budget in 0..operations {
+        let dir = tempfile::tempdir().unwrap();
+        let location = LakeLocation::open(dir.path().to_str().unwrap()).unwrap();
+        let crashing = Arc::new(CrashingStore {
+            inner: location.store().clone(),
+            budget: AtomicI64::new(budget),
+        });
+        assert!(run(&location.with_store(crashing)).await.is_err(), "killed after {budget} writes");
+        run(&location).await.unwrap_or_else(|error| panic!("rerun after {budget} writes: {error}"));
+        assert_eq!(csv(&location, count_sql).await, expected, "killed after {budget} writes");
+        assert_eq!(files_under(dir.path(), "_ledger/sources").len(), sources, "after {budget}");
+        assert!(files_under(dir.path(), "_ledger/journal").is_empty(), "after {budget}");
+    }
+}
