@@ -323,7 +323,7 @@ impl CorrelationEngine {
                     value,
                     context: EventContext::of(&hit.record),
                     event_ids: vec![hit.event_id.clone()],
-                    records: vec![Value::Object(hit.record.clone()).to_string()],
+                    records: vec![serde_json::to_string(&hit.record).expect("records serialise")],
                 });
             }
             let id = compiled.rule.meta.id.clone();
