@@ -68,6 +68,9 @@ pub struct DetectionEngine {
     by_event_name: HashMap<String, Vec<usize>>,
     /// Index of the `eventname` column in the lake schema.
     event_name_column: usize,
+    /// Per rule, the first rule with the same filter (predicate and event names): a filter
+    /// several rules share is evaluated once per batch.
+    same_filter: Vec<usize>,
 }
 
 impl DetectionEngine {
@@ -98,7 +101,16 @@ impl DetectionEngine {
             }
         }
         let event_name_column = schema.index_of(EVENT_NAME).expect("the lake schema has eventname");
-        Ok(Self { rules: compiled, by_event_name, event_name_column })
+        let mut first_with: HashMap<String, usize> = HashMap::new();
+        let same_filter = compiled
+            .iter()
+            .enumerate()
+            .map(|(position, rule)| {
+                let key = format!("{:?}|{}", rule.event_names, rule.predicate);
+                *first_with.entry(key).or_insert(position)
+            })
+            .collect();
+        Ok(Self { rules: compiled, by_event_name, event_name_column, same_filter })
     }
 
     /// The compiled rules.
@@ -126,30 +138,40 @@ impl DetectionEngine {
             }
         }
         let mut found = Vec::new();
-        for (compiled, mut rows) in self.rules.iter().zip(candidates) {
-            let matches = if compiled.event_names.is_some() {
-                if rows.is_empty() {
-                    continue;
+        let mut matched_by_filter: HashMap<usize, Vec<u32>> = HashMap::new();
+        for (position, (compiled, mut rows)) in self.rules.iter().zip(candidates).enumerate() {
+            let filter = self.same_filter[position];
+            let matched = match matched_by_filter.get(&filter) {
+                Some(matched) => matched.clone(),
+                None => {
+                    let matched = if compiled.event_names.is_some() {
+                        // Matches come out in row order, whatever the order of the names.
+                        rows.sort_unstable();
+                        if rows.is_empty() {
+                            Vec::new()
+                        } else {
+                            compiled.matching_rows(batch, Some(&UInt32Array::from(rows)))?
+                        }
+                    } else {
+                        compiled.matching_rows(batch, None)?
+                    };
+                    matched_by_filter.insert(filter, matched.clone());
+                    matched
                 }
-                // Matches come out in row order, whatever the order of the names.
-                rows.sort_unstable();
-                compiled.evaluate(batch, Some(&UInt32Array::from(rows)))?
-            } else {
-                compiled.evaluate(batch, None)?
             };
-            found.extend(matches);
+            found.extend(compiled.matches(batch, matched)?);
         }
         Ok(found)
     }
 }
 
 impl CompiledRule {
-    /// Evaluates the rule on `batch`, or only on its rows `candidates`.
-    fn evaluate(
+    /// The rows of `batch` (or of its rows `candidates`) the rule's filter holds for.
+    fn matching_rows(
         &self,
         batch: &RecordBatch,
         candidates: Option<&UInt32Array>,
-    ) -> Result<Option<RuleMatches>> {
+    ) -> Result<Vec<u32>> {
         let failed =
             |source| PipelineError::RuleEvaluation { rule_id: self.rule.meta.id.clone(), source };
         let arrow_error =
@@ -169,6 +191,13 @@ impl CompiledRule {
             .filter(|&row| mask.is_valid(row) && mask.value(row))
             .map(|row| candidates.map_or(row as u32, |candidates| candidates.value(row)))
             .collect();
+        Ok(rows)
+    }
+
+    /// The rule's matches among `batch`'s `rows`, with their dedup keys and fields.
+    fn matches(&self, batch: &RecordBatch, rows: Vec<u32>) -> Result<Option<RuleMatches>> {
+        let failed =
+            |source| PipelineError::RuleEvaluation { rule_id: self.rule.meta.id.clone(), source };
         if rows.is_empty() {
             return Ok(None);
         }
@@ -454,6 +483,11 @@ mod tests {
             ),
             named("t.any", "useridentity.type = 'Root'"),
             named("t.absent", "eventname = 'StopLogging'"),
+            // The same filter as the first rule: evaluated once, matched by both.
+            named(
+                "t.policy_again",
+                "eventname IN ('DeleteBucketPolicy', 'PutBucketPolicy') AND useridentity.type = 'Root'",
+            ),
         ])
         .await
         .unwrap();
@@ -465,9 +499,11 @@ mod tests {
                 .map(|row| column.as_string::<i32>().value(row).to_string())
                 .collect::<Vec<_>>()
         };
-        assert_eq!(found.len(), 2);
+        assert_eq!(found.len(), 3);
         assert_eq!(ids(&found[0]), ["PutBucketPolicy-a", "DeleteBucketPolicy-d"]);
         assert_eq!(ids(&found[1]), ["PutBucketPolicy-a", "GetObject-b", "DeleteBucketPolicy-d"]);
+        assert_eq!(found[2].rule.meta.id, "t.policy_again");
+        assert_eq!(ids(&found[2]), ids(&found[0]));
     }
 
     #[tokio::test]
