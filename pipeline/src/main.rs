@@ -486,6 +486,11 @@ async fn health(url: &str) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// mimalloc: allocation was over a quarter of a run's cycles with the system allocator
+/// (`perf`, benches/end-to-end.sh); decoding and rule matching allocate per row.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     // Inside Lambda the runtime starts the `bootstrap` binary without arguments.
