@@ -15,6 +15,7 @@
 //! with `r['member']` inside a lambda, not Trino's `r.member`); rules keep the generic dialect.
 
 mod arrays;
+mod calendar;
 mod json;
 pub mod json_path;
 mod network;
@@ -44,8 +45,8 @@ pub fn register_all(ctx: &SessionContext) {
         Arc::new(time::DateParse::new()),
         Arc::new(time::ToUnixtime::new()),
         Arc::new(time::FromUnixtime::new()),
-        Arc::new(time::DateAdd::new()),
-        Arc::new(time::DateDiff::new()),
+        Arc::new(calendar::DateAdd::new()),
+        Arc::new(calendar::DateDiff::new()),
         Arc::new(arrays::ElementAt::new()),
         Arc::new(arrays::Cardinality::new()),
         Arc::new(arrays::Contains::new()),
