@@ -349,14 +349,7 @@ impl Compaction {
     }
 
     async fn list(&self, folder: &str) -> Result<Vec<LakeFile>> {
-        let prefix = self.location.path(folder);
-        let objects: Vec<object_store::ObjectMeta> = self
-            .location
-            .store()
-            .list(Some(&prefix))
-            .try_collect()
-            .await
-            .map_err(|source| LakeError::ObjectStore { path: prefix.to_string(), source })?;
+        let objects = self.location.list(folder).await?;
         Ok(objects
             .into_iter()
             .map(|object| LakeFile {

@@ -3,10 +3,10 @@
 use std::path::Path as FsPath;
 use std::sync::Arc;
 
-use object_store::ObjectStore;
 use object_store::aws::AmazonS3Builder;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path;
+use object_store::{ObjectMeta, ObjectStore};
 use url::Url;
 
 use crate::error::{LakeError, Result};
@@ -138,6 +138,17 @@ impl LakeLocation {
             .split('/')
             .filter(|part| !part.is_empty())
             .fold(self.root.clone(), |path, part| path.clone().join(part))
+    }
+
+    /// Every object below `relative` (slash-separated, below the lake root).
+    pub async fn list(&self, relative: &str) -> Result<Vec<ObjectMeta>> {
+        use futures::TryStreamExt;
+        let prefix = self.path(relative);
+        self.store
+            .list(Some(&prefix))
+            .try_collect()
+            .await
+            .map_err(|source| LakeError::ObjectStore { path: prefix.to_string(), source })
     }
 
     /// URL of a folder below the lake root, ending in `/`.

@@ -11,7 +11,6 @@ use datafusion::datasource::listing::{
 };
 use datafusion::prelude::{Expr, SessionContext, col, lit};
 use datafusion::scalar::ScalarValue;
-use futures::TryStreamExt;
 use object_store::ObjectStore;
 use object_store::local::LocalFileSystem;
 
@@ -172,14 +171,7 @@ impl LakeTables {
     /// The events files the range covers and their total size in bytes: what a full scan
     /// reads at most.
     pub async fn events_files_in_range(&self) -> Result<(u64, u64)> {
-        let prefix = self.location.path(EVENTS_TABLE_DIR);
-        let objects: Vec<object_store::ObjectMeta> = self
-            .location
-            .store()
-            .list(Some(&prefix))
-            .try_collect()
-            .await
-            .map_err(|source| LakeError::ObjectStore { path: prefix.to_string(), source })?;
+        let objects = self.location.list(EVENTS_TABLE_DIR).await?;
         let (mut files, mut bytes) = (0, 0);
         for object in objects {
             let path = object.location.as_ref();

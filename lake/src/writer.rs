@@ -370,6 +370,7 @@ impl LakeWriter {
         self.ended_bytes = 0;
         // Name every file first: the journal lists them before any is written.
         let mut planned = Vec::new();
+        let mut file_of: BTreeMap<Partition, String> = BTreeMap::new();
         for (partition, buffers) in by_partition {
             let batches: Vec<RecordBatch> =
                 buffers.into_iter().flat_map(|buffer| buffer.batches).collect();
@@ -379,25 +380,14 @@ impl LakeWriter {
                 partition.folder(),
                 content_name(&batches, &order)
             );
+            file_of.insert(partition, relative.clone());
             planned.push((relative, batches, order));
         }
-        let files: Vec<String> = planned.iter().map(|(relative, _, _)| relative.clone()).collect();
+        let files: Vec<String> = file_of.values().cloned().collect();
         for (source, partition) in &keys {
             let progress = self.sources.get_mut(source).expect("ended sources are tracked");
             progress.pending.remove(partition);
-        }
-        for source in &group {
-            let progress = self.sources.get_mut(source).expect("ended sources are tracked");
-            let partitions: BTreeSet<Partition> =
-                keys.iter().filter(|(s, _)| s == source).map(|(_, p)| *p).collect();
-            progress.files.extend(
-                files
-                    .iter()
-                    .filter(|file| {
-                        Partition::from_path(file).is_some_and(|p| partitions.contains(&p))
-                    })
-                    .cloned(),
-            );
+            progress.files.push(file_of[partition].clone());
         }
         let entries: Vec<LedgerEntry> = group
             .iter()
@@ -539,14 +529,8 @@ pub struct Recovery {
 /// group present, the missing ledger entries are written; otherwise no entry was written
 /// yet, and the files that exist are deleted so the sources are read again.
 pub async fn recover(location: &LakeLocation, grace: std::time::Duration) -> Result<Recovery> {
-    use futures::TryStreamExt;
     let store = location.store();
-    let prefix = location.path(JOURNAL_DIR);
-    let journals: Vec<object_store::ObjectMeta> = store
-        .list(Some(&prefix))
-        .try_collect()
-        .await
-        .map_err(|source| LakeError::ObjectStore { path: prefix.to_string(), source })?;
+    let journals = location.list(JOURNAL_DIR).await?;
     let cutoff = chrono::Utc::now() - chrono::Duration::from_std(grace).unwrap_or_default();
     let mut recovery = Recovery::default();
     for meta in journals.into_iter().filter(|meta| meta.last_modified <= cutoff) {

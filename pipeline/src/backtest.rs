@@ -8,7 +8,7 @@ use std::sync::atomic::AtomicU64;
 use std::time::{Duration, Instant};
 
 use arrow::array::RecordBatch;
-use futures::{StreamExt, TryStreamExt};
+use futures::StreamExt;
 use lake::LakeLocation;
 use lake::location::EVENTS_TABLE_DIR;
 use lake::schema::cloudtrail_schema;
@@ -110,13 +110,7 @@ fn keep(result: &mut PackResult, alerts: Vec<Alert>, rules: &BTreeSet<String>) {
 
 /// The hour partitions of the events table that overlap `range`, in time order.
 async fn partitions_in(location: &LakeLocation, range: TimeRange) -> Result<Vec<Partition>> {
-    let prefix = location.path(EVENTS_TABLE_DIR);
-    let objects: Vec<object_store::ObjectMeta> = location
-        .store()
-        .list(Some(&prefix))
-        .try_collect()
-        .await
-        .map_err(|source| lake::LakeError::ObjectStore { path: prefix.to_string(), source })?;
+    let objects = location.list(EVENTS_TABLE_DIR).await?;
     let partitions: BTreeSet<Partition> = objects
         .iter()
         .filter(|object| object.location.as_ref().ends_with(".parquet"))

@@ -5,7 +5,6 @@
 
 use std::path::{Path, PathBuf};
 
-use futures::TryStreamExt;
 use lake::LakeLocation;
 use object_store::ObjectStoreExt;
 
@@ -40,12 +39,7 @@ pub async fn copy_local(url: &str) -> Result<LocalCopy> {
     let (objects, single) = match store.head(&prefix).await {
         Ok(meta) => (vec![meta], true),
         Err(object_store::Error::NotFound { .. }) => {
-            let objects: Vec<_> = store
-                .list(Some(&prefix))
-                .try_collect()
-                .await
-                .map_err(|error| failed(error.to_string()))?;
-            (objects, false)
+            (location.list(name).await.map_err(|error| failed(error.to_string()))?, false)
         }
         Err(error) => return Err(failed(error.to_string())),
     };

@@ -11,7 +11,6 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use futures::TryStreamExt;
 use lake::LakeLocation;
 use object_store::{ObjectStoreExt, PutPayload};
 use serde::{Deserialize, Serialize};
@@ -159,11 +158,7 @@ impl DurableSink {
 
     /// The outbox entries this process may deliver now, oldest first.
     async fn deliverable(&self) -> Result<Vec<Entry>> {
-        let prefix = self.location.path(&format!("{OUTBOX_DIR}/{}", self.name));
-        let objects: Vec<object_store::ObjectMeta> =
-            self.location.store().list(Some(&prefix)).try_collect().await.map_err(|source| {
-                lake::LakeError::ObjectStore { path: prefix.to_string(), source }
-            })?;
+        let objects = self.location.list(&format!("{OUTBOX_DIR}/{}", self.name)).await?;
         let now = chrono::Utc::now().timestamp_millis();
         let mut entries = BTreeMap::new();
         for object in objects {
