@@ -477,6 +477,14 @@ fn load_rules(dir: Option<&PathBuf>) -> Result<Vec<Rule>> {
     })
 }
 
+/// Flag and environment settings, with the settings file's values under them.
+fn with_file(settings: Box<RunSettings>, file: Option<&std::path::Path>) -> Result<RunSettings> {
+    Ok(match file {
+        Some(path) => settings.or(RunSettings::from_file(path)?),
+        None => *settings,
+    })
+}
+
 /// `trailhound health`: GET the URL, success on 200.
 async fn health(url: &str) -> Result<ExitCode> {
     let client = reqwest::Client::builder().timeout(std::time::Duration::from_secs(5)).build()?;
@@ -517,18 +525,10 @@ async fn main() -> ExitCode {
 async fn execute(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Run { config, settings } => {
-            let settings = match &config {
-                Some(path) => settings.or(RunSettings::from_file(path)?),
-                None => *settings,
-            };
-            run(settings.resolve()?).await
+            run(with_file(settings, config.as_deref())?.resolve()?).await
         }
         Command::Lambda { config, settings } => {
-            let settings = match &config {
-                Some(path) => settings.or(RunSettings::from_file(path)?),
-                None => *settings,
-            };
-            lambda(settings.resolve_for_lambda()?).await
+            lambda(with_file(settings, config.as_deref())?.resolve_for_lambda()?).await
         }
         Command::Health { url } => health(&url).await,
         Command::Test { rules, bless } => {

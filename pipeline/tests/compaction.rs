@@ -9,11 +9,11 @@ use std::sync::atomic::{AtomicI64, Ordering};
 mod common;
 
 use common::crashing::CrashingStore;
+use common::readback::{csv, files};
 use lake::LakeLocation;
 use lake::compact::{CompactConfig, CompactStats, Compaction};
 use pipeline::detect::load_pack;
 use pipeline::exceptions::ExceptionSet;
-use pipeline::hunt::{OutputFormat, hunt};
 use pipeline::internal_events::Counters;
 use pipeline::process::{DEFAULT_LATENESS, Processor};
 use pipeline::run::{RunConfig, run_files};
@@ -30,24 +30,6 @@ fn copy_dir(from: &Path, to: &Path) {
             std::fs::copy(entry.path(), &target).unwrap();
         }
     }
-}
-
-/// Relative paths of the files below `root`, sorted.
-fn files(root: &Path) -> Vec<String> {
-    let mut found: Vec<String> = walkdir::WalkDir::new(root)
-        .into_iter()
-        .map(|entry| entry.unwrap())
-        .filter(|entry| entry.file_type().is_file())
-        .map(|entry| entry.path().strip_prefix(root).unwrap().display().to_string())
-        .collect();
-    found.sort();
-    found
-}
-
-async fn csv(location: &LakeLocation, sql: &str) -> String {
-    let mut out = Vec::new();
-    hunt(location, Default::default(), sql, OutputFormat::Csv, &mut out, false).await.unwrap();
-    String::from_utf8(out).unwrap()
 }
 
 /// Counts that must hold after any compaction: every event and alert exactly once.

@@ -9,10 +9,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
 use common::crashing::CrashingStore;
+use common::readback::{csv, files_in};
 use lake::LakeLocation;
 use pipeline::detect::load_pack;
 use pipeline::exceptions::ExceptionSet;
-use pipeline::hunt::{OutputFormat, hunt};
 use pipeline::internal_events::Counters;
 use pipeline::process::{DEFAULT_LATENESS, Processor};
 use pipeline::run::{RunConfig, RunSummary, run_files};
@@ -40,40 +40,21 @@ async fn run(location: &LakeLocation) -> Result<RunSummary, pipeline::PipelineEr
     .await
 }
 
-async fn csv(location: &LakeLocation, sql: &str) -> String {
-    let mut out = Vec::new();
-    hunt(location, Default::default(), sql, OutputFormat::Csv, &mut out, false).await.unwrap();
-    String::from_utf8(out).unwrap()
-}
-
-fn files_under(root: &Path, folder: &str) -> Vec<String> {
-    let base = root.join(folder);
-    if !base.exists() {
-        return Vec::new();
-    }
-    walkdir::WalkDir::new(&base)
-        .into_iter()
-        .map(|entry| entry.unwrap())
-        .filter(|entry| entry.file_type().is_file())
-        .map(|entry| entry.path().strip_prefix(root).unwrap().display().to_string())
-        .collect()
-}
-
 #[tokio::test]
 async fn small_sources_share_a_file_per_partition() {
     let dir = tempfile::tempdir().unwrap();
     let location = LakeLocation::open(dir.path().to_str().unwrap()).unwrap();
     let summary = run(&location).await.unwrap();
-    let sources = files_under(dir.path(), "_ledger/sources").len();
-    let events_files = files_under(dir.path(), "cloudtrail");
+    let sources = files_in(dir.path(), "_ledger/sources").len();
+    let events_files = files_in(dir.path(), "cloudtrail");
     let partitions: std::collections::BTreeSet<&str> =
         events_files.iter().map(|file| file.rsplit_once('/').unwrap().0).collect();
     assert!(sources > partitions.len(), "{sources} sources over {} partitions", partitions.len());
     assert_eq!(events_files.len(), partitions.len(), "one file per partition: {events_files:?}");
     assert_eq!(summary.lake.files as usize, events_files.len());
-    assert!(files_under(dir.path(), "_ledger/journal").is_empty(), "no journal left behind");
+    assert!(files_in(dir.path(), "_ledger/journal").is_empty(), "no journal left behind");
     let entry: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(dir.path().join(&files_under(dir.path(), "_ledger/sources")[0])).unwrap(),
+        &std::fs::read(dir.path().join(&files_in(dir.path(), "_ledger/sources")[0])).unwrap(),
     )
     .unwrap();
     for file in entry["files"].as_array().unwrap() {
@@ -94,7 +75,7 @@ async fn a_crash_anywhere_then_a_rerun_keeps_every_row_once() {
     let count_sql =
         "SELECT count(*) AS n, count(DISTINCT (source_uri, source_record)) AS d FROM cloudtrail";
     assert_eq!(csv(&clean, count_sql).await, expected);
-    let sources = files_under(clean_dir.path(), "_ledger/sources").len();
+    let sources = files_in(clean_dir.path(), "_ledger/sources").len();
     assert!(operations > 5, "{operations} writes");
 
     for budget in 0..operations {
@@ -107,7 +88,7 @@ async fn a_crash_anywhere_then_a_rerun_keeps_every_row_once() {
         assert!(run(&location.with_store(crashing)).await.is_err(), "killed after {budget} writes");
         run(&location).await.unwrap_or_else(|error| panic!("rerun after {budget} writes: {error}"));
         assert_eq!(csv(&location, count_sql).await, expected, "killed after {budget} writes");
-        assert_eq!(files_under(dir.path(), "_ledger/sources").len(), sources, "after {budget}");
-        assert!(files_under(dir.path(), "_ledger/journal").is_empty(), "after {budget}");
+        assert_eq!(files_in(dir.path(), "_ledger/sources").len(), sources, "after {budget}");
+        assert!(files_in(dir.path(), "_ledger/journal").is_empty(), "after {budget}");
     }
 }

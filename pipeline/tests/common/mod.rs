@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod crashing;
+pub mod readback;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
