@@ -91,7 +91,8 @@ pub struct Processor {
     lateness_ms: i64,
     max_event_ms: Option<i64>,
     late_events: u64,
-    suppressed: Vec<SuppressedMatch>,
+    /// Suppressed matches not yet taken, with their positions in the batch processed.
+    suppressed: Vec<(u32, SuppressedMatch)>,
     suppressed_total: u64,
     /// (rule, eventID) of recent matches, with the event time.
     alerted: HashMap<(String, String), i64>,
@@ -226,7 +227,18 @@ impl Processor {
 
     /// Suppressed matches since the last call.
     pub fn take_suppressed(&mut self) -> Vec<SuppressedMatch> {
-        std::mem::take(&mut self.suppressed)
+        std::mem::take(&mut self.suppressed).into_iter().map(|(_, suppressed)| suppressed).collect()
+    }
+
+    /// Suppressed matches of the one batch processed since the last call, split by the rows
+    /// they came from: part `i` holds the matches of rows `ends[i - 1]..ends[i]` (the batch
+    /// joined the rows of several sources).
+    pub fn take_suppressed_by_rows(&mut self, ends: &[usize]) -> Vec<Vec<SuppressedMatch>> {
+        let mut parts: Vec<Vec<SuppressedMatch>> = vec![Vec::new(); ends.len()];
+        for (position, suppressed) in std::mem::take(&mut self.suppressed) {
+            parts[ends.partition_point(|end| *end <= position as usize)].push(suppressed);
+        }
+        parts
     }
 
     /// Runs every rule on `batch`; returns the alerts that are ready (immediate detections,
@@ -249,14 +261,13 @@ impl Processor {
             if matches.rows.num_rows() == 0 {
                 continue;
             }
-            let hits = Hit::from_matches(&matches);
             if self.correlations.consumes(&matches.rule.meta.id) {
-                self.correlations.observe(&matches, &hits)?;
+                self.correlations.observe(&matches)?;
             }
             if matches.rule.meta.signal_only {
                 continue;
             }
-            for hit in hits {
+            for hit in Hit::from_matches(&matches) {
                 // A CloudTrail record delivered twice (by two trails, or a replayed file)
                 // alerts once, even after its dedup period was emitted.
                 let key = (hit.rule.meta.id.clone(), hit.event_id.clone());
@@ -299,16 +310,19 @@ impl Processor {
             return Ok(matches);
         }
         let hits = Hit::from_matches(&matches);
-        for (hit, verdict) in hits.iter().zip(&verdicts) {
+        for ((hit, verdict), position) in hits.iter().zip(&verdicts).zip(&matches.positions) {
             if let Some(index) = verdict {
                 self.suppressed_total += 1;
-                self.suppressed.push(SuppressedMatch {
-                    rule_id: matches.rule.meta.id.clone(),
-                    event_id: hit.event_id.clone(),
-                    event_time: format_millis(hit.event_millis),
-                    context: EventContext::of(&hit.record),
-                    exception: self.exceptions.describe(*index),
-                });
+                self.suppressed.push((
+                    *position,
+                    SuppressedMatch {
+                        rule_id: matches.rule.meta.id.clone(),
+                        event_id: hit.event_id.clone(),
+                        event_time: format_millis(hit.event_millis),
+                        context: EventContext::of(&hit.record),
+                        exception: self.exceptions.describe(*index),
+                    },
+                ));
             }
         }
         let keep: Vec<bool> = verdicts.iter().map(Option::is_none).collect();
@@ -319,6 +333,7 @@ impl Processor {
         Ok(RuleMatches {
             rule: matches.rule,
             rows,
+            positions: kept(matches.positions, &keep),
             dedup_keys: matches.dedup_keys.map(|keys| kept(keys, &keep)),
             fields: matches.fields.map(|fields| kept(fields, &keep)),
         })

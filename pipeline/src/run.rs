@@ -1,12 +1,14 @@
 //! The main job: read sources, decode them to batches, run the rules on every batch, write
 //! the lake and hand alerts to the sink. Several sources are downloaded and decoded at once,
 //! each on a blocking thread feeding a small channel, while detection and lake writing consume
-//! their batches one source after another, in order (so results never depend on timing).
+//! their batches one source after another, in order (so results never depend on timing);
+//! small sources are processed together, a batch of several at a time.
 
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use arrow::array::RecordBatch;
+use arrow::compute::concat_batches;
 use futures::StreamExt;
 use lake::quarantine::write_quarantine;
 use lake::{LakeLocation, LakeWriter, LakeWriterConfig, SourceStatus, WriteStats};
@@ -121,10 +123,12 @@ pub async fn run_files(
     }
     let mut writer = LakeWriter::new(location.clone(), config.writer.clone());
     let mut sources = start_sources(discovered.sources.clone(), config);
+    let mut ingestion = Ingestion::new(location, processor, &mut writer, counters);
     while let Some(started) = sources.next().await {
-        let alerts = process_source(started?, location, processor, &mut writer, counters).await?;
+        let alerts = ingestion.push(started?).await?;
         send_all(alerts, sink, counters).await?;
     }
+    send_all(ingestion.finish().await?, sink, counters).await?;
     writer.flush().await?;
     sink.flush().await?;
     if state.commit(&processor.checkpoint()).await? == Commit::Conflict {
@@ -243,66 +247,201 @@ async fn start_source(source: Source, decode_config: DecodeConfig) -> StartedSou
     StartedSource::Decoding { uri, source_id, batches, decoding }
 }
 
-/// Detects on and writes one started source; returns the alerts that became ready.
-pub async fn process_source(
-    started: StartedSource,
-    location: &LakeLocation,
-    processor: &mut Processor,
-    writer: &mut LakeWriter,
-    counters: &Counters,
-) -> Result<Vec<Alert>> {
-    let (uri, source_id, mut batches, decoding) = match started {
-        StartedSource::Skipped { uri, reason } => {
-            counters.emit(InternalEvent::SourceSkipped { uri: &uri, reason });
-            return Ok(Vec::new());
-        }
-        StartedSource::Failed { uri, reason } => {
-            counters.emit(InternalEvent::SourceFailed { uri: &uri, reason: &reason });
-            return Ok(Vec::new());
-        }
-        StartedSource::Decoding { uri, source_id, batches, decoding } => {
-            (uri, source_id, batches, decoding)
-        }
-    };
-    if processor.has_applied(&source_id) {
-        // Durable in the lake before the state that applied it was committed.
-        counters.emit(InternalEvent::SourceAlreadyApplied { uri: &uri });
-        return Ok(Vec::new());
+/// Sources smaller than this are processed together, in batches of about this many rows: a
+/// CloudTrail file holds a few dozen events, and detection's fixed costs per batch would
+/// outweigh the work on so few rows.
+pub const COALESCE_ROWS: usize = 8192;
+
+/// A source read whole, held to be processed with others.
+struct HeldSource {
+    source_id: String,
+    batches: Vec<RecordBatch>,
+    rows: usize,
+    write_to_lake: bool,
+}
+
+/// Runs started sources through the processor and into the lake, in order. Small sources are
+/// held and processed together (see [`COALESCE_ROWS`]); a large one streams, a batch at a
+/// time, after what is held. Call [`Ingestion::finish`] once the sources are pushed.
+pub struct Ingestion<'a> {
+    location: &'a LakeLocation,
+    processor: &'a mut Processor,
+    writer: &'a mut LakeWriter,
+    counters: &'a Counters,
+    held: Vec<HeldSource>,
+    held_rows: usize,
+}
+
+impl<'a> Ingestion<'a> {
+    /// An ingestion into `writer`'s lake at `location`.
+    pub fn new(
+        location: &'a LakeLocation,
+        processor: &'a mut Processor,
+        writer: &'a mut LakeWriter,
+        counters: &'a Counters,
+    ) -> Self {
+        Self { location, processor, writer, counters, held: Vec::new(), held_rows: 0 }
     }
-    let write_to_lake = match writer.begin_source(&source_id, &uri).await? {
-        SourceStatus::New => true,
-        SourceStatus::AlreadyIngested(_) | SourceStatus::InProgress => {
-            counters.emit(InternalEvent::SourceAlreadyIngested { uri: &uri });
-            false
+
+    /// Reads one started source; returns the alerts that became ready.
+    pub async fn push(&mut self, started: StartedSource) -> Result<Vec<Alert>> {
+        let counters = self.counters;
+        let (uri, source_id, mut batches, decoding) = match started {
+            StartedSource::Skipped { uri, reason } => {
+                counters.emit(InternalEvent::SourceSkipped { uri: &uri, reason });
+                return Ok(Vec::new());
+            }
+            StartedSource::Failed { uri, reason } => {
+                counters.emit(InternalEvent::SourceFailed { uri: &uri, reason: &reason });
+                return Ok(Vec::new());
+            }
+            StartedSource::Decoding { uri, source_id, batches, decoding } => {
+                (uri, source_id, batches, decoding)
+            }
+        };
+        let held_already = self.held.iter().any(|held| held.source_id == source_id);
+        if held_already || self.processor.has_applied(&source_id) {
+            // Durable in the lake before the state that applied it was committed, or the same
+            // content twice among the held sources.
+            counters.emit(InternalEvent::SourceAlreadyApplied { uri: &uri });
+            return Ok(Vec::new());
         }
-    };
-    let mut alerts = Vec::new();
-    while let Some(batch) = batches.recv().await {
+        let write_to_lake = match self.writer.begin_source(&source_id, &uri).await? {
+            SourceStatus::New => true,
+            SourceStatus::AlreadyIngested(_) | SourceStatus::InProgress => {
+                counters.emit(InternalEvent::SourceAlreadyIngested { uri: &uri });
+                false
+            }
+        };
+        let mut read = Vec::new();
+        let mut rows = 0;
+        while rows < COALESCE_ROWS {
+            let Some(batch) = batches.recv().await else { break };
+            rows += batch.num_rows();
+            read.push(batch);
+        }
+        if rows < COALESCE_ROWS {
+            self.record_decoding(decoding, &uri, &source_id).await?;
+            self.held.push(HeldSource { source_id, batches: read, rows, write_to_lake });
+            self.held_rows += rows;
+            if self.held_rows >= COALESCE_ROWS {
+                return self.flush().await;
+            }
+            return Ok(Vec::new());
+        }
+        let mut alerts = self.flush().await?;
+        for batch in read {
+            alerts.extend(self.process_streamed(&source_id, &batch, write_to_lake).await?);
+        }
+        while let Some(batch) = batches.recv().await {
+            alerts.extend(self.process_streamed(&source_id, &batch, write_to_lake).await?);
+        }
+        self.record_decoding(decoding, &uri, &source_id).await?;
+        let suppressed = self.processor.take_suppressed();
+        self.end_source(&source_id, suppressed, write_to_lake).await?;
+        Ok(alerts)
+    }
+
+    /// Processes what is still held; returns the alerts that became ready.
+    pub async fn finish(mut self) -> Result<Vec<Alert>> {
+        self.flush().await
+    }
+
+    /// Processes the held sources as one batch, then writes each to the lake.
+    async fn flush(&mut self) -> Result<Vec<Alert>> {
+        let mut held = std::mem::take(&mut self.held);
+        self.held_rows = 0;
+        let batches: Vec<RecordBatch> =
+            held.iter_mut().flat_map(|source| std::mem::take(&mut source.batches)).collect();
+        let Some(first) = batches.first() else {
+            for source in held {
+                self.end_source(&source.source_id, Vec::new(), source.write_to_lake).await?;
+            }
+            return Ok(Vec::new());
+        };
         let started = Instant::now();
-        alerts.extend(processor.process(&batch)?);
-        if write_to_lake {
-            writer.write(&source_id, &batch).await?;
-        }
-        counters.emit(InternalEvent::BatchProcessed {
-            rows: batch.num_rows() as u64,
-            newest_event_ms: newest_event_time(&batch),
+        // One compact copy: the sources' own batches carry their builders' spare capacity.
+        let joined = concat_batches(&first.schema(), &batches).map_err(|source| {
+            PipelineError::Arrow { context: "joining the batches of small sources", source }
+        })?;
+        drop(batches);
+        let alerts = self.processor.process(&joined)?;
+        let ends: Vec<usize> = held
+            .iter()
+            .scan(0, |end, source| {
+                *end += source.rows;
+                Some(*end)
+            })
+            .collect();
+        let suppressed = self.processor.take_suppressed_by_rows(&ends);
+        self.counters.emit(InternalEvent::BatchProcessed {
+            rows: joined.num_rows() as u64,
+            newest_event_ms: newest_event_time(&joined),
             elapsed: started.elapsed(),
         });
+        let mut offset = 0;
+        for (source, suppressed) in held.into_iter().zip(suppressed) {
+            if source.write_to_lake && source.rows > 0 {
+                self.writer.write(&source.source_id, &joined.slice(offset, source.rows)).await?;
+            }
+            offset += source.rows;
+            self.end_source(&source.source_id, suppressed, source.write_to_lake).await?;
+        }
+        Ok(alerts)
     }
-    let report = decoding.await.map_err(|join_error| PipelineError::Input {
-        path: uri.clone().into(),
-        source: join_error.into(),
-    })?;
-    record_report(&report, &uri, &source_id, location, counters).await?;
-    let suppressed = processor.take_suppressed();
-    if !suppressed.is_empty() {
-        write_suppressed(location, &source_id, &suppressed).await?;
+
+    /// Processes and writes one batch of a source too large to hold.
+    async fn process_streamed(
+        &mut self,
+        source_id: &str,
+        batch: &RecordBatch,
+        write_to_lake: bool,
+    ) -> Result<Vec<Alert>> {
+        let started = Instant::now();
+        let alerts = self.processor.process(batch)?;
+        if write_to_lake {
+            self.writer.write(source_id, batch).await?;
+        }
+        self.counters.emit(InternalEvent::BatchProcessed {
+            rows: batch.num_rows() as u64,
+            newest_event_ms: newest_event_time(batch),
+            elapsed: started.elapsed(),
+        });
+        Ok(alerts)
     }
-    if write_to_lake {
-        writer.end_source(&source_id).await?;
+
+    /// Waits for the decoder of a source whose batches have all arrived, and counts what it
+    /// found.
+    async fn record_decoding(
+        &self,
+        decoding: JoinHandle<DecodeReport>,
+        uri: &str,
+        source_id: &str,
+    ) -> Result<()> {
+        let report = decoding.await.map_err(|join_error| PipelineError::Input {
+            path: uri.into(),
+            source: join_error.into(),
+        })?;
+        record_report(&report, uri, source_id, self.location, self.counters).await
     }
-    processor.mark_applied(&source_id);
-    Ok(alerts)
+
+    /// Closes a processed source: its suppressed matches kept, its rows committed to the
+    /// lake, and the state marked as having applied it.
+    async fn end_source(
+        &mut self,
+        source_id: &str,
+        suppressed: Vec<SuppressedMatch>,
+        write_to_lake: bool,
+    ) -> Result<()> {
+        if !suppressed.is_empty() {
+            write_suppressed(self.location, source_id, &suppressed).await?;
+        }
+        if write_to_lake {
+            self.writer.end_source(source_id).await?;
+        }
+        self.processor.mark_applied(source_id);
+        Ok(())
+    }
 }
 
 fn newest_event_time(batch: &RecordBatch) -> Option<i64> {

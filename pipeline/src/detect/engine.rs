@@ -54,6 +54,8 @@ pub struct RuleMatches {
     pub rule: Arc<Rule>,
     /// The matching rows (lake schema).
     pub rows: RecordBatch,
+    /// Per matching row, its position in the evaluated batch.
+    pub positions: Vec<u32>,
     /// Per row, the dedup key (when the rule has one).
     pub dedup_keys: Option<Vec<String>>,
     /// Per row, the rule's selected fields (when it selects more than `*`).
@@ -201,7 +203,7 @@ impl CompiledRule {
         if rows.is_empty() {
             return Ok(None);
         }
-        let matched = take_record_batch(batch, &UInt32Array::from(rows))
+        let matched = take_record_batch(batch, &UInt32Array::from(rows.clone()))
             .map_err(|source| PipelineError::Arrow { context: "selecting matched rows", source })?;
         let dedup_keys = if self.dedup_key.is_empty() {
             None
@@ -209,7 +211,13 @@ impl CompiledRule {
             Some(self.dedup_keys(&matched).map_err(failed)?)
         };
         let fields = if self.fields.is_empty() { None } else { Some(self.fields(&matched)?) };
-        Ok(Some(RuleMatches { rule: self.rule.clone(), rows: matched, dedup_keys, fields }))
+        Ok(Some(RuleMatches {
+            rule: self.rule.clone(),
+            rows: matched,
+            positions: rows,
+            dedup_keys,
+            fields,
+        }))
     }
 
     /// The dedup key of each row: the key expressions' values as text, joined.

@@ -36,7 +36,7 @@ use crate::alert::{Alert, PendingAlert};
 use crate::error::{PipelineError, Result};
 use crate::internal_events::{Counters, InternalEvent};
 use crate::process::{Checkpoint, Processor};
-use crate::run::{RunConfig, process_source, restore_or_seed, send_all, start_sources};
+use crate::run::{Ingestion, RunConfig, restore_or_seed, send_all, start_sources};
 use crate::sinks::AlertSink;
 use crate::state::{Commit, SharedState};
 
@@ -208,17 +208,12 @@ impl<'a> Worker<'a> {
         loop {
             let mut alerts = Vec::new();
             let mut started = start_sources(sources.to_vec(), self.run);
+            let mut ingestion =
+                Ingestion::new(self.location, self.processor, &mut self.writer, counters);
             while let Some(source) = futures::StreamExt::next(&mut started).await {
-                let ready = process_source(
-                    source?,
-                    self.location,
-                    self.processor,
-                    &mut self.writer,
-                    counters,
-                )
-                .await?;
-                alerts.extend(ready);
+                alerts.extend(ingestion.push(source?).await?);
             }
+            alerts.extend(ingestion.finish().await?);
             if finish {
                 alerts.extend(self.processor.finish());
             }
