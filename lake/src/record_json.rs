@@ -1,29 +1,225 @@
 //! Lake rows back to CloudTrail JSON records (camelCase members), for alerts and exports.
 //! Typed columns give the members the schema knows; `unmapped` gives back everything else.
 
+use std::collections::BTreeMap;
+
 use arrow::array::{Array, AsArray, RecordBatch, StructArray};
 use arrow::datatypes::DataType;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use crate::schema::{CLOUDTRAIL_FIELDS, SchemaField, Shape, UNMAPPED};
 
 /// The CloudTrail record of `row`. Members that are NULL in the lake are left out.
 pub fn row_to_json(batch: &RecordBatch, row: usize) -> Map<String, Value> {
-    let mut record = Map::new();
-    for field in CLOUDTRAIL_FIELDS {
-        if let Some(column) = batch.column_by_name(field.column)
-            && let Some(value) = value_of(field, column.as_ref(), row)
-        {
-            record.insert(field.json_name.to_string(), value);
+    RecordRenderer::new(batch).record(row)
+}
+
+/// Renders the rows of one batch as CloudTrail records, its columns looked up once.
+pub struct RecordRenderer<'a> {
+    /// Per [`CLOUDTRAIL_FIELDS`] entry, its column in the batch.
+    columns: Vec<Option<&'a dyn Array>>,
+    unmapped: Option<&'a dyn Array>,
+}
+
+impl<'a> RecordRenderer<'a> {
+    /// A renderer of `batch`'s rows.
+    pub fn new(batch: &'a RecordBatch) -> Self {
+        Self {
+            columns: CLOUDTRAIL_FIELDS
+                .iter()
+                .map(|field| batch.column_by_name(field.column).map(|column| column.as_ref()))
+                .collect(),
+            unmapped: batch.column_by_name(UNMAPPED).map(|column| column.as_ref()),
         }
     }
-    if let Some(column) = batch.column_by_name(UNMAPPED)
-        && let Some(text) = string_at(column.as_ref(), row)
-        && let Ok(Value::Object(extra)) = serde_json::from_str::<Value>(text)
-    {
-        merge(&mut record, extra);
+
+    /// The record of `row` as compact JSON text: what [`row_to_json`] gives, written straight
+    /// from the columns (no JSON tree) unless the row has unmapped members to merge.
+    pub fn json_text(&self, row: usize) -> String {
+        let extra = self.unmapped_members(row);
+        let collides = extra.iter().any(|(key, _)| {
+            CLOUDTRAIL_FIELDS.iter().zip(&self.columns).any(|(field, column)| {
+                field.json_name == key && column.is_some_and(|column| column.is_valid(row))
+            })
+        });
+        if collides {
+            // Members to merge into typed ones: the JSON tree does it.
+            return serde_json::to_string(&self.record(row)).expect("records serialise");
+        }
+        let mut out = String::with_capacity(1024);
+        write_object(&mut out, CLOUDTRAIL_FIELDS.iter().zip(self.columns.iter().copied()), row);
+        if !extra.is_empty() {
+            out.pop();
+            for (key, value) in extra {
+                if out.len() > 1 {
+                    out.push(',');
+                }
+                write_string(&mut out, &key);
+                out.push(':');
+                out.push_str(value.get());
+            }
+            out.push('}');
+        }
+        out
     }
-    record
+
+    /// The members of `row` outside the typed columns (what [`Self::record`] merges in).
+    fn unmapped_members(&self, row: usize) -> Vec<(String, &'a RawValue)> {
+        self.unmapped
+            .and_then(|column| string_at(column, row))
+            .and_then(|text| serde_json::from_str::<BTreeMap<String, &RawValue>>(text).ok())
+            .map(|members| members.into_iter().collect())
+            .unwrap_or_default()
+    }
+
+    /// The record of `row` as a JSON object.
+    pub fn record(&self, row: usize) -> Map<String, Value> {
+        let mut record = Map::new();
+        for (field, column) in CLOUDTRAIL_FIELDS.iter().zip(&self.columns) {
+            if let Some(value) = column.and_then(|column| value_of(field, column, row)) {
+                record.insert(field.json_name.to_string(), value);
+            }
+        }
+        if let Some(text) = self.unmapped.and_then(|column| string_at(column, row))
+            && let Ok(Value::Object(extra)) = serde_json::from_str::<Value>(text)
+        {
+            merge(&mut record, extra);
+        }
+        record
+    }
+
+    /// Whether `row`'s members outside the typed columns include one of `names` (which
+    /// [`Self::text_at`] does not see).
+    pub fn unmapped_has_any(&self, row: usize, names: &[&str]) -> bool {
+        self.unmapped_members(row).iter().any(|(key, _)| names.contains(&key.as_str()))
+    }
+
+    /// The text at a path of JSON member names (`["userIdentity", "arn"]`) in the typed
+    /// columns of `row`.
+    pub fn text_at(&self, row: usize, path: &[&str]) -> Option<&'a str> {
+        let position = CLOUDTRAIL_FIELDS.iter().position(|field| field.json_name == path[0])?;
+        let mut field = &CLOUDTRAIL_FIELDS[position];
+        let mut array = self.columns[position]?;
+        for step in &path[1..] {
+            let Shape::Struct(members) = &field.shape else { return None };
+            if array.is_null(row) {
+                return None;
+            }
+            field = members.iter().find(|member| member.json_name == *step)?;
+            array = array.as_struct().column_by_name(field.column)?.as_ref();
+        }
+        match field.shape {
+            Shape::Text | Shape::BoolText => string_at(array, row),
+            _ => None,
+        }
+    }
+}
+
+/// Writes the non-null `fields` of `row` as a JSON object.
+fn write_object<'f>(
+    out: &mut String,
+    fields: impl Iterator<Item = (&'f SchemaField, Option<&'f dyn Array>)>,
+    row: usize,
+) {
+    out.push('{');
+    let mut first = true;
+    for (field, column) in fields {
+        let Some(column) = column.filter(|column| column.is_valid(row)) else { continue };
+        if !first {
+            out.push(',');
+        }
+        first = false;
+        write_string(out, field.json_name);
+        out.push(':');
+        write_value(out, field, column, row);
+    }
+    out.push('}');
+}
+
+/// Writes the (non-null) value of `row` as `value_of` would render it.
+fn write_value(out: &mut String, field: &SchemaField, array: &dyn Array, row: usize) {
+    match &field.shape {
+        Shape::Text => write_string(out, string_at(array, row).unwrap_or_default()),
+        Shape::BoolText => match string_at(array, row).unwrap_or_default() {
+            text @ ("true" | "false") => out.push_str(text),
+            other => write_string(out, other),
+        },
+        Shape::Json => {
+            let text = string_at(array, row).unwrap_or_default();
+            match serde_json::from_str::<&RawValue>(text) {
+                Ok(raw) => out.push_str(raw.get()),
+                Err(_) => write_string(out, text),
+            }
+        }
+        Shape::Struct(members) => write_struct(out, members, array.as_struct(), row),
+        Shape::StructList(members) => {
+            let elements = array.as_list::<i32>().value(row);
+            let elements = elements.as_struct();
+            out.push('[');
+            for index in 0..elements.len() {
+                if index > 0 {
+                    out.push(',');
+                }
+                write_struct(out, members, elements, index);
+            }
+            out.push(']');
+        }
+        Shape::StringMap => {
+            let entries = array.as_map().value(row);
+            let (keys, values) = (entries.column(0), entries.column(1));
+            out.push('{');
+            let mut first = true;
+            for index in 0..entries.len() {
+                let Some(key) = string_at(keys.as_ref(), index) else { continue };
+                if !first {
+                    out.push(',');
+                }
+                first = false;
+                write_string(out, key);
+                out.push(':');
+                match string_at(values.as_ref(), index) {
+                    Some(value) => write_string(out, value),
+                    None => out.push_str("null"),
+                }
+            }
+            out.push('}');
+        }
+    }
+}
+
+fn write_struct(out: &mut String, members: &[SchemaField], array: &StructArray, row: usize) {
+    let columns: Vec<Option<&dyn Array>> = members
+        .iter()
+        .map(|member| array.column_by_name(member.column).map(|column| column.as_ref()))
+        .collect();
+    write_object(out, members.iter().zip(columns), row);
+}
+
+/// Writes `text` as a JSON string.
+fn write_string(out: &mut String, text: &str) {
+    out.push('"');
+    let mut start = 0;
+    for (index, byte) in text.bytes().enumerate() {
+        let escaped = match byte {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0x00..=0x1f => "",
+            _ => continue,
+        };
+        out.push_str(&text[start..index]);
+        if escaped.is_empty() {
+            out.push_str(&format!("\\u{byte:04x}"));
+        } else {
+            out.push_str(escaped);
+        }
+        start = index + 1;
+    }
+    out.push_str(&text[start..]);
+    out.push('"');
 }
 
 /// A string cell of a Utf8, LargeUtf8 or Utf8View column.

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use arrow::array::{AsArray, RecordBatch};
 use arrow::datatypes::TimestampMillisecondType;
 use chrono::{DateTime, SecondsFormat};
-use lake::record_json::row_to_json;
+use lake::record_json::RecordRenderer;
 use lake::schema::EVENT_TS;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -98,12 +98,13 @@ pub struct Hit {
 impl Hit {
     /// The hits of one rule's matches in a batch.
     pub fn from_matches(matches: &RuleMatches) -> Vec<Hit> {
-        let RuleMatches { rule, rows, dedup_keys, fields } = matches;
+        let RuleMatches { rule, rows, dedup_keys, fields, .. } = matches;
         let mut fields = fields.clone().map(Vec::into_iter);
         let times = event_times(rows);
+        let renderer = RecordRenderer::new(rows);
         (0..rows.num_rows())
             .map(|row| {
-                let record = row_to_json(rows, row);
+                let record = renderer.record(row);
                 let event_id = record
                     .get("eventID")
                     .and_then(Value::as_str)
@@ -127,12 +128,29 @@ impl Hit {
     }
 }
 
-fn event_times(rows: &RecordBatch) -> Vec<i64> {
+/// The event time (ms) of each row.
+pub(crate) fn event_times(rows: &RecordBatch) -> Vec<i64> {
     rows.column_by_name(EVENT_TS)
         .expect("lake batches carry event_ts")
         .as_primitive::<TimestampMillisecondType>()
         .values()
         .to_vec()
+}
+
+/// The eventID of `row`, or for a record without one, a hash of its content.
+pub(crate) fn event_id_of(renderer: &RecordRenderer, row: usize) -> String {
+    if renderer.unmapped_has_any(row, &["eventID"]) {
+        let record = renderer.record(row);
+        return record
+            .get("eventID")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .unwrap_or_else(|| content_id(&record));
+    }
+    match renderer.text_at(row, &["eventID"]) {
+        Some(id) => id.to_string(),
+        None => content_id(&renderer.record(row)),
+    }
 }
 
 /// An id for a record without an eventID: a hash of its content.
@@ -184,6 +202,24 @@ impl EventContext {
             account,
             region: identity_str(record, &["awsRegion"]).map(str::to_string),
             source_ip: identity_str(record, &["sourceIPAddress"]).map(str::to_string),
+        }
+    }
+
+    /// The context of `row`, read from its columns: [`EventContext::of`] its record, without
+    /// building the record.
+    pub fn of_row(renderer: &RecordRenderer, row: usize) -> Self {
+        let read = ["userIdentity", "recipientAccountId", "awsRegion", "sourceIPAddress"];
+        if renderer.unmapped_has_any(row, &read) {
+            return Self::of(&renderer.record(row));
+        }
+        let text = |path: &[&str]| renderer.text_at(row, path).map(str::to_string);
+        Self {
+            actor: ["arn", "principalId", "invokedBy", "userName", "type"]
+                .iter()
+                .find_map(|member| text(&["userIdentity", member])),
+            account: text(&["recipientAccountId"]).or_else(|| text(&["userIdentity", "accountId"])),
+            region: text(&["awsRegion"]),
+            source_ip: text(&["sourceIPAddress"]),
         }
     }
 }

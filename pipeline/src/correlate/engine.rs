@@ -29,6 +29,7 @@ use datafusion::common::DFSchema;
 use datafusion::datasource::MemTable;
 use datafusion::physical_expr::PhysicalExpr;
 use datafusion::prelude::SessionContext;
+use lake::record_json::RecordRenderer;
 use lake::schema::cloudtrail_schema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -36,7 +37,8 @@ use xxhash_rust::xxh3::Xxh3;
 
 use super::spec::{CorrelationKind, CorrelationRule};
 use crate::alert::{
-    Alert, EventContext, Hit, MAX_EVENTS_PER_ALERT, Mitre, format_millis, sort_alerts,
+    Alert, EventContext, MAX_EVENTS_PER_ALERT, Mitre, event_id_of, event_times, format_millis,
+    sort_alerts,
 };
 use crate::detect::engine::to_physical;
 use crate::detect::rule::RULE_TABLE;
@@ -280,11 +282,16 @@ impl CorrelationEngine {
         };
     }
 
-    /// Turns one rule's matches (and their hits, row for row) into signals.
-    pub fn observe(&mut self, matches: &RuleMatches, hits: &[Hit]) -> Result<()> {
+    /// Turns one rule's matches into signals.
+    pub fn observe(&mut self, matches: &RuleMatches) -> Result<()> {
         let Some(targets) = self.consumers.get(&matches.rule.meta.id).cloned() else {
             return Ok(());
         };
+        let renderer = RecordRenderer::new(&matches.rows);
+        let times = event_times(&matches.rows);
+        // What a signal keeps of a row, rendered once for all the correlations using it.
+        let mut rendered: Vec<Option<(String, EventContext, String)>> =
+            vec![None; matches.rows.num_rows()];
         for (index, position) in targets {
             let compiled = &self.correlations[index];
             let failed = |source| PipelineError::RuleEvaluation {
@@ -294,8 +301,8 @@ impl CorrelationEngine {
             let groups =
                 evaluate_text(&compiled.group_exprs[position], &matches.rows).map_err(failed)?;
             let values = evaluate_text(&compiled.value_exprs, &matches.rows).map_err(failed)?;
-            let mut signals = Vec::with_capacity(hits.len());
-            for (row, hit) in hits.iter().enumerate() {
+            let mut signals = Vec::with_capacity(matches.rows.num_rows());
+            for row in 0..matches.rows.num_rows() {
                 let group: Option<Vec<String>> =
                     groups.iter().map(|column| column[row].clone()).collect();
                 let Some(group) = group else {
@@ -315,15 +322,24 @@ impl CorrelationEngine {
                         }
                     }
                 };
+                let (event_id, context, record) = rendered[row]
+                    .get_or_insert_with(|| {
+                        (
+                            event_id_of(&renderer, row),
+                            EventContext::of_row(&renderer, row),
+                            renderer.json_text(row),
+                        )
+                    })
+                    .clone();
                 signals.push(Signal {
-                    time: hit.event_millis,
-                    event_id: hit.event_id.clone(),
+                    time: times[row],
+                    event_id: event_id.clone(),
                     source: position,
                     group,
                     value,
-                    context: EventContext::of(&hit.record),
-                    event_ids: vec![hit.event_id.clone()],
-                    records: vec![serde_json::to_string(&hit.record).expect("records serialise")],
+                    context,
+                    event_ids: vec![event_id],
+                    records: vec![record],
                 });
             }
             let id = compiled.rule.meta.id.clone();

@@ -6,10 +6,11 @@ use std::path::{Path, PathBuf};
 
 use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::datatypes::TimestampMillisecondType;
-use lake::record_json::{row_to_json, string_at};
+use lake::record_json::{RecordRenderer, row_to_json, string_at};
 use serde_json::{Map, Value, json};
 
 use super::*;
+use crate::alert::{EventContext, event_id_of};
 
 fn shared(relative: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/external").join(relative)
@@ -306,9 +307,53 @@ fn trailalerts_records_round_trip_losslessly() {
                 assert_eq!(report.records, 1, "{}: {:?}", path.display(), report.quarantined);
                 let back = Value::Object(records(&batches).remove(0));
                 assert_eq!(back, without_nulls(original.clone()), "{}", path.display());
+                assert_renderings_agree(&batches[0], &path.display().to_string());
                 checked += 1;
             }
         }
     }
     assert!(checked >= 100, "only {checked} records checked");
+}
+
+/// The text rendering, the context and the event id read from the columns agree with the
+/// record rendered as a JSON tree, row for row.
+fn assert_renderings_agree(batch: &RecordBatch, what: &str) {
+    let renderer = RecordRenderer::new(batch);
+    for row in 0..batch.num_rows() {
+        let record = renderer.record(row);
+        let text: Value = serde_json::from_str(&renderer.json_text(row)).unwrap();
+        assert_eq!(text, Value::Object(record.clone()), "{what}, row {row}");
+        assert_eq!(EventContext::of_row(&renderer, row), EventContext::of(&record), "{what}");
+        match record.get("eventID").and_then(Value::as_str) {
+            Some(id) => assert_eq!(event_id_of(&renderer, row), id, "{what}"),
+            None => assert!(event_id_of(&renderer, row).starts_with("content-"), "{what}"),
+        }
+    }
+}
+
+#[test]
+fn text_rendering_escapes_and_keeps_nested_values() {
+    let mut tricky = record("e-1");
+    tricky["userAgent"] = json!("quote \" backslash \\ newline \n tab \t bell \u{7} é ✓");
+    tricky["requestParameters"] =
+        json!({"policy": "{\"a\": [1, 2.5, null]}", "n": 3, "list": [true, {"x": "y"}]});
+    tricky["resources"] = json!([{"ARN": "arn:aws:s3:::b", "type": "AWS::S3::Bucket"}]);
+    tricky["readOnly"] = json!(false);
+    let mut unmapped = record("e-2");
+    unmapped["brandNewMember"] = json!({"deep": [1, 2]});
+    unmapped["userIdentity"]["brandNewIdentityMember"] = json!("x");
+    let mut extra_only = record("e-4");
+    extra_only["managementEvent"] = json!(true);
+    extra_only["sessionCredentialFromConsole"] = json!(null);
+    let mut anonymous = record("e-3");
+    anonymous.as_object_mut().unwrap().remove("eventID");
+    let body = json!({"Records": [tricky, unmapped, anonymous, extra_only]}).to_string();
+    let (batches, report) = decode_bytes(body.as_bytes());
+    assert_eq!(report.records, 4, "{:?}", report.quarantined);
+    let renderer = RecordRenderer::new(&batches[0]);
+    assert!(!renderer.unmapped_has_any(0, &["userIdentity", "brandNewMember"]));
+    assert!(renderer.unmapped_has_any(1, &["userIdentity"]));
+    assert!(renderer.unmapped_has_any(1, &["brandNewMember"]));
+    assert!(event_id_of(&renderer, 2).starts_with("content-"));
+    assert_renderings_agree(&batches[0], "tricky records");
 }
