@@ -198,23 +198,22 @@ fn write_struct(out: &mut String, members: &[SchemaField], array: &StructArray, 
 
 /// Writes `text` as a JSON string.
 fn write_string(out: &mut String, text: &str) {
+    use std::fmt::Write;
     out.push('"');
+    let bytes = text.as_bytes();
     let mut start = 0;
-    for (index, byte) in text.bytes().enumerate() {
-        let escaped = match byte {
-            b'"' => "\\\"",
-            b'\\' => "\\\\",
-            b'\n' => "\\n",
-            b'\r' => "\\r",
-            b'\t' => "\\t",
-            0x00..=0x1f => "",
-            _ => continue,
-        };
+    while let Some(offset) =
+        bytes[start..].iter().position(|&byte| byte < 0x20 || byte == b'"' || byte == b'\\')
+    {
+        let index = start + offset;
         out.push_str(&text[start..index]);
-        if escaped.is_empty() {
-            out.push_str(&format!("\\u{byte:04x}"));
-        } else {
-            out.push_str(escaped);
+        match bytes[index] {
+            b'"' => out.push_str("\\\""),
+            b'\\' => out.push_str("\\\\"),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            b'\t' => out.push_str("\\t"),
+            control => write!(out, "\\u{control:04x}").expect("writing to a String"),
         }
         start = index + 1;
     }

@@ -292,7 +292,8 @@ impl CorrelationEngine {
         // What a signal keeps of a row, rendered once for all the correlations using it.
         let mut rendered: Vec<Option<(String, EventContext, String)>> =
             vec![None; matches.rows.num_rows()];
-        for (index, position) in targets {
+        let last_target = targets.len().saturating_sub(1);
+        for (target, (index, position)) in targets.into_iter().enumerate() {
             let compiled = &self.correlations[index];
             let failed = |source| PipelineError::RuleEvaluation {
                 rule_id: compiled.rule.meta.id.clone(),
@@ -322,15 +323,18 @@ impl CorrelationEngine {
                         }
                     }
                 };
-                let (event_id, context, record) = rendered[row]
-                    .get_or_insert_with(|| {
-                        (
-                            event_id_of(&renderer, row),
-                            EventContext::of_row(&renderer, row),
-                            renderer.json_text(row),
-                        )
-                    })
-                    .clone();
+                let slot = &mut rendered[row];
+                if slot.is_none() {
+                    *slot = Some((
+                        event_id_of(&renderer, row),
+                        EventContext::of_row(&renderer, row),
+                        renderer.json_text(row),
+                    ));
+                }
+                // The last correlation to use a row takes its rendering.
+                let (event_id, context, record) =
+                    if target == last_target { slot.take() } else { slot.clone() }
+                        .expect("rendered above");
                 signals.push(Signal {
                     time: times[row],
                     event_id: event_id.clone(),
@@ -430,14 +434,9 @@ impl CorrelationEngine {
         let compiled = &self.correlations[index];
         let rule = compiled.rule.clone();
         let state = self.state.correlations.entry(rule.meta.id.clone()).or_default();
-        let mut due: Vec<Signal> = Vec::new();
-        state.pending.retain(|signal| {
-            let ready = signal.time <= watermark;
-            if ready {
-                due.push(signal.clone());
-            }
-            !ready
-        });
+        let (mut due, pending): (Vec<Signal>, Vec<Signal>) =
+            std::mem::take(&mut state.pending).into_iter().partition(|s| s.time <= watermark);
+        state.pending = pending;
         due.sort_by(|a, b| (a.time, &a.event_id, a.source).cmp(&(b.time, &b.event_id, b.source)));
         let mut fired = Vec::new();
         for signal in due {
