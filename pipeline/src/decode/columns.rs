@@ -73,12 +73,22 @@ impl Unmapped {
     }
 }
 
+/// Rows a builder has room for at first: a CloudTrail file holds a few dozen records, and
+/// builders grow by doubling (Arrow's default of 1,024 made every small file allocate for a
+/// thousand rows per column).
+pub(super) const INITIAL_ROWS: usize = 64;
+
+/// A text builder sized for [`INITIAL_ROWS`].
+pub(super) fn text_builder() -> StringBuilder {
+    StringBuilder::with_capacity(INITIAL_ROWS, INITIAL_ROWS * 16)
+}
+
 impl ColumnBuilder {
     /// A builder for `shape`.
     pub fn new(shape: &'static Shape) -> Self {
         match shape {
-            Shape::Text | Shape::BoolText => Self::Text(StringBuilder::new(), TextKind::Text),
-            Shape::Json => Self::Text(StringBuilder::new(), TextKind::Json),
+            Shape::Text | Shape::BoolText => Self::Text(text_builder(), TextKind::Text),
+            Shape::Json => Self::Text(text_builder(), TextKind::Json),
             Shape::Struct(members) => Self::Struct(StructColumn::new(members)),
             Shape::StructList(members) => {
                 let arrow::datatypes::DataType::List(element_field) = data_type(shape) else {
@@ -97,8 +107,8 @@ impl ColumnBuilder {
                     key: "key".into(),
                     value: "value".into(),
                 }),
-                StringBuilder::new(),
-                StringBuilder::new(),
+                text_builder(),
+                text_builder(),
             )),
         }
     }

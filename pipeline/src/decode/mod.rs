@@ -21,7 +21,7 @@ use arrow::array::{
 use lake::quarantine::QuarantinedRecord;
 use lake::schema::{CLOUDTRAIL_FIELDS, cloudtrail_schema};
 
-use self::columns::{ColumnBuilder, Unmapped};
+use self::columns::{ColumnBuilder, INITIAL_ROWS, Unmapped, text_builder};
 use self::object::JsonObject;
 use self::scanner::{Piece, Scanner};
 
@@ -318,10 +318,10 @@ impl RowsBuilder {
                 .iter()
                 .map(|field| ColumnBuilder::new(&field.shape))
                 .collect(),
-            event_ts: TimestampMillisecondBuilder::new().with_timezone("UTC"),
-            unmapped: StringBuilder::new(),
-            source_uris: StringBuilder::new(),
-            source_records: Int64Builder::new(),
+            event_ts: TimestampMillisecondBuilder::with_capacity(INITIAL_ROWS).with_timezone("UTC"),
+            unmapped: text_builder(),
+            source_uris: text_builder(),
+            source_records: Int64Builder::with_capacity(INITIAL_ROWS),
             rows: 0,
         }
     }
