@@ -302,6 +302,11 @@ impl CorrelationEngine {
             let groups =
                 evaluate_text(&compiled.group_exprs[position], &matches.rows).map_err(failed)?;
             let values = evaluate_text(&compiled.value_exprs, &matches.rows).map_err(failed)?;
+            // `new_terms`: the tuples already in the history, with the time they were last seen.
+            let history = (compiled.rule.spec.kind == CorrelationKind::NewTerms)
+                .then(|| self.state.correlations.get(&compiled.rule.meta.id))
+                .flatten()
+                .map(|state| (&state.history, compiled.rule.history.as_millis() as i64));
             let mut signals = Vec::with_capacity(matches.rows.num_rows());
             for row in 0..matches.rows.num_rows() {
                 let group: Option<Vec<String>> =
@@ -323,6 +328,28 @@ impl CorrelationEngine {
                         }
                     }
                 };
+                let known = history.is_some_and(|(history, span)| {
+                    value
+                        .as_ref()
+                        .and_then(|tuple| history.get(tuple))
+                        .is_some_and(|last| *last >= times[row] - span)
+                });
+                if known {
+                    // A tuple seen within the history only refreshes it: rendering its record
+                    // (most signals of a `new_terms` rule) would be wasted.
+                    let event_id = event_id_of(&renderer, row);
+                    signals.push(Signal {
+                        time: times[row],
+                        event_id: event_id.clone(),
+                        source: position,
+                        group,
+                        value,
+                        context: EventContext::default(),
+                        event_ids: vec![event_id],
+                        records: Vec::new(),
+                    });
+                    continue;
+                }
                 let slot = &mut rendered[row];
                 if slot.is_none() {
                     *slot = Some((
