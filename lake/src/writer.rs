@@ -281,7 +281,7 @@ impl LakeWriter {
                     LakeError::Arrow { context: "splitting a batch by partition", source }
                 })?
             };
-            let bytes = buffered_size(&part);
+            let bytes = part.get_array_memory_size();
             let key = (source_id.to_string(), partition);
             let buffer = self.partitions.entry(key.clone()).or_default();
             buffer.batches.push(part);
@@ -502,21 +502,6 @@ impl LakeWriter {
         }
         Ok(())
     }
-}
-
-/// The bytes of `batch`'s rows: a slice of a larger batch counts its own rows only (their
-/// buffers are shared), a batch from builders not its spare capacity.
-fn buffered_size(batch: &RecordBatch) -> usize {
-    batch
-        .columns()
-        .iter()
-        .map(|column| {
-            column
-                .to_data()
-                .get_slice_memory_size()
-                .unwrap_or_else(|_| column.get_array_memory_size())
-        })
-        .sum()
 }
 
 /// Writes a ledger entry create-only: if another writer committed the same source first, its

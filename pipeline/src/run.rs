@@ -349,10 +349,9 @@ impl<'a> Ingestion<'a> {
 
     /// Processes the held sources as one batch, then writes each to the lake.
     async fn flush(&mut self) -> Result<Vec<Alert>> {
-        let mut held = std::mem::take(&mut self.held);
+        let held = std::mem::take(&mut self.held);
         self.held_rows = 0;
-        let batches: Vec<RecordBatch> =
-            held.iter_mut().flat_map(|source| std::mem::take(&mut source.batches)).collect();
+        let batches: Vec<&RecordBatch> = held.iter().flat_map(|source| &source.batches).collect();
         let Some(first) = batches.first() else {
             for source in held {
                 self.end_source(&source.source_id, Vec::new(), source.write_to_lake).await?;
@@ -360,11 +359,9 @@ impl<'a> Ingestion<'a> {
             return Ok(Vec::new());
         };
         let started = Instant::now();
-        // One compact copy: the sources' own batches carry their builders' spare capacity.
-        let joined = concat_batches(&first.schema(), &batches).map_err(|source| {
+        let joined = concat_batches(&first.schema(), batches).map_err(|source| {
             PipelineError::Arrow { context: "joining the batches of small sources", source }
         })?;
-        drop(batches);
         let alerts = self.processor.process(&joined)?;
         let ends: Vec<usize> = held
             .iter()
@@ -379,12 +376,13 @@ impl<'a> Ingestion<'a> {
             newest_event_ms: newest_event_time(&joined),
             elapsed: started.elapsed(),
         });
-        let mut offset = 0;
+        drop(joined);
         for (source, suppressed) in held.into_iter().zip(suppressed) {
-            if source.write_to_lake && source.rows > 0 {
-                self.writer.write(&source.source_id, &joined.slice(offset, source.rows)).await?;
+            if source.write_to_lake {
+                for batch in &source.batches {
+                    self.writer.write(&source.source_id, batch).await?;
+                }
             }
-            offset += source.rows;
             self.end_source(&source.source_id, suppressed, source.write_to_lake).await?;
         }
         Ok(alerts)
