@@ -5,6 +5,7 @@ pub mod bootstrap;
 mod engine;
 pub mod import;
 pub mod spec;
+mod windows;
 
 pub use engine::{CorrelationEngine, CorrelationStats, EngineState, Signal};
 pub use spec::{CorrelationKind, CorrelationRule, CorrelationSpec};
