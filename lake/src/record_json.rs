@@ -189,11 +189,10 @@ fn write_value(out: &mut String, field: &SchemaField, array: &dyn Array, row: us
 }
 
 fn write_struct(out: &mut String, members: &[SchemaField], array: &StructArray, row: usize) {
-    let columns: Vec<Option<&dyn Array>> = members
+    let columns = members
         .iter()
-        .map(|member| array.column_by_name(member.column).map(|column| column.as_ref()))
-        .collect();
-    write_object(out, members.iter().zip(columns), row);
+        .map(|member| (member, array.column_by_name(member.column).map(|column| column.as_ref())));
+    write_object(out, columns, row);
 }
 
 /// Writes `text` as a JSON string.

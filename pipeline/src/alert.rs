@@ -105,11 +105,7 @@ impl Hit {
         (0..rows.num_rows())
             .map(|row| {
                 let record = renderer.record(row);
-                let event_id = record
-                    .get("eventID")
-                    .and_then(Value::as_str)
-                    .map(str::to_string)
-                    .unwrap_or_else(|| content_id(&record));
+                let event_id = event_id_in(&record);
                 Hit {
                     rule: rule.clone(),
                     dedup_key: dedup_keys.as_ref().map(|keys| keys[row].clone()),
@@ -137,20 +133,44 @@ pub(crate) fn event_times(rows: &RecordBatch) -> Vec<i64> {
         .to_vec()
 }
 
+/// The top-level members an event's id and context are read from.
+const IDENTITY_MEMBERS: [&str; 5] =
+    ["eventID", "userIdentity", "recipientAccountId", "awsRegion", "sourceIPAddress"];
+
 /// The eventID of `row`, or for a record without one, a hash of its content.
 pub(crate) fn event_id_of(renderer: &RecordRenderer, row: usize) -> String {
-    if renderer.unmapped_has_any(row, &["eventID"]) {
-        let record = renderer.record(row);
-        return record
-            .get("eventID")
-            .and_then(Value::as_str)
-            .map(str::to_string)
-            .unwrap_or_else(|| content_id(&record));
+    if renderer.unmapped_has_any(row, &IDENTITY_MEMBERS[..1]) {
+        return event_id_in(&renderer.record(row));
     }
+    column_event_id(renderer, row)
+}
+
+/// The eventID and context of `row`: read from its columns unless a member outside them
+/// could change them, then from its record.
+pub(crate) fn identity_of(renderer: &RecordRenderer, row: usize) -> (String, EventContext) {
+    if renderer.unmapped_has_any(row, &IDENTITY_MEMBERS) {
+        let record = renderer.record(row);
+        return (event_id_in(&record), EventContext::of(&record));
+    }
+    let context = EventContext::read(|path| renderer.text_at(row, path));
+    (column_event_id(renderer, row), context)
+}
+
+/// The eventID from the typed column, or the content hash.
+fn column_event_id(renderer: &RecordRenderer, row: usize) -> String {
     match renderer.text_at(row, &["eventID"]) {
         Some(id) => id.to_string(),
         None => content_id(&renderer.record(row)),
     }
+}
+
+/// The eventID of a record, or for a record without one, a hash of its content.
+fn event_id_in(record: &Map<String, Value>) -> String {
+    record
+        .get("eventID")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .unwrap_or_else(|| content_id(record))
 }
 
 /// An id for a record without an eventID: a hash of its content.
@@ -190,36 +210,20 @@ pub struct EventContext {
 impl EventContext {
     /// The context of a CloudTrail record.
     pub fn of(record: &Map<String, Value>) -> Self {
-        let actor = ["arn", "principalId", "invokedBy", "userName", "type"]
-            .iter()
-            .find_map(|member| identity_str(record, &["userIdentity", member]))
-            .map(str::to_string);
-        let account = identity_str(record, &["recipientAccountId"])
-            .or_else(|| identity_str(record, &["userIdentity", "accountId"]))
-            .map(str::to_string);
-        Self {
-            actor,
-            account,
-            region: identity_str(record, &["awsRegion"]).map(str::to_string),
-            source_ip: identity_str(record, &["sourceIPAddress"]).map(str::to_string),
-        }
+        Self::read(|path| identity_str(record, path))
     }
 
-    /// The context of `row`, read from its columns: [`EventContext::of`] its record, without
-    /// building the record.
-    pub fn of_row(renderer: &RecordRenderer, row: usize) -> Self {
-        let read = ["userIdentity", "recipientAccountId", "awsRegion", "sourceIPAddress"];
-        if renderer.unmapped_has_any(row, &read) {
-            return Self::of(&renderer.record(row));
-        }
-        let text = |path: &[&str]| renderer.text_at(row, path).map(str::to_string);
+    /// The context, given the text at a path of record members.
+    fn read<'a>(text: impl Fn(&[&str]) -> Option<&'a str>) -> Self {
+        let owned = |path: &[&str]| text(path).map(str::to_string);
         Self {
             actor: ["arn", "principalId", "invokedBy", "userName", "type"]
                 .iter()
-                .find_map(|member| text(&["userIdentity", member])),
-            account: text(&["recipientAccountId"]).or_else(|| text(&["userIdentity", "accountId"])),
-            region: text(&["awsRegion"]),
-            source_ip: text(&["sourceIPAddress"]),
+                .find_map(|member| owned(&["userIdentity", member])),
+            account: owned(&["recipientAccountId"])
+                .or_else(|| owned(&["userIdentity", "accountId"])),
+            region: owned(&["awsRegion"]),
+            source_ip: owned(&["sourceIPAddress"]),
         }
     }
 }

@@ -36,7 +36,7 @@ use serde_json::Value;
 
 use super::spec::{CorrelationKind, CorrelationRule};
 use super::windows::{close_windows, group_names, process};
-use crate::alert::{Alert, EventContext, event_id_of, event_times, sort_alerts};
+use crate::alert::{Alert, EventContext, event_id_of, event_times, identity_of, sort_alerts};
 use crate::detect::engine::to_physical;
 use crate::detect::rule::RULE_TABLE;
 use crate::detect::{Rule, RuleMatches};
@@ -349,11 +349,8 @@ impl CorrelationEngine {
                 }
                 let slot = &mut rendered[row];
                 if slot.is_none() {
-                    *slot = Some((
-                        event_id_of(&renderer, row),
-                        EventContext::of_row(&renderer, row),
-                        renderer.json_text(row),
-                    ));
+                    let (event_id, context) = identity_of(&renderer, row);
+                    *slot = Some((event_id, context, renderer.json_text(row)));
                 }
                 // The last correlation to use a row takes its rendering.
                 let (event_id, context, record) =

@@ -10,7 +10,7 @@ use lake::record_json::{RecordRenderer, row_to_json, string_at};
 use serde_json::{Map, Value, json};
 
 use super::*;
-use crate::alert::{EventContext, event_id_of};
+use crate::alert::{EventContext, event_id_of, identity_of};
 
 fn shared(relative: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/external").join(relative)
@@ -323,10 +323,12 @@ fn assert_renderings_agree(batch: &RecordBatch, what: &str) {
         let record = renderer.record(row);
         let text: Value = serde_json::from_str(&renderer.json_text(row)).unwrap();
         assert_eq!(text, Value::Object(record.clone()), "{what}, row {row}");
-        assert_eq!(EventContext::of_row(&renderer, row), EventContext::of(&record), "{what}");
+        let (event_id, context) = identity_of(&renderer, row);
+        assert_eq!(context, EventContext::of(&record), "{what}");
+        assert_eq!(event_id, event_id_of(&renderer, row), "{what}");
         match record.get("eventID").and_then(Value::as_str) {
-            Some(id) => assert_eq!(event_id_of(&renderer, row), id, "{what}"),
-            None => assert!(event_id_of(&renderer, row).starts_with("content-"), "{what}"),
+            Some(id) => assert_eq!(event_id, id, "{what}"),
+            None => assert!(event_id.starts_with("content-"), "{what}"),
         }
     }
 }
