@@ -45,6 +45,10 @@ pub enum LakeError {
         source: serde_json::Error,
     },
 
+    /// A background task failed to complete (it panicked or was cancelled).
+    #[error("task {context} did not complete: {reason}")]
+    Task { context: &'static str, reason: String },
+
     /// Local file system error outside the object store (creating the lake folder).
     #[error("io error on '{path}': {source}")]
     Io {

@@ -22,8 +22,7 @@
 //!   crash left: with every file present, the missing entries are written; otherwise the
 //!   group's files are deleted (no entry can exist yet) and the sources are read again.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::Arc;
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
 use arrow::array::{AsArray, RecordBatch, UInt32Array};
 use arrow::compute::{
@@ -37,6 +36,7 @@ use parquet::arrow::AsyncArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use serde::{Deserialize, Serialize};
+use tokio::task::JoinHandle;
 use xxhash_rust::xxh3::Xxh3;
 
 use crate::error::{LakeError, Result};
@@ -59,9 +59,10 @@ pub struct LakeWriterConfig {
 impl Default for LakeWriterConfig {
     fn default() -> Self {
         Self {
-            // With the Parquet writer's own buffers, these keep a run under 300 MB of memory
-            // on any input (benches/large-file.sh).
-            target_file_bytes: 32 * 1024 * 1024,
+            // With the Parquet writer's own buffers and a file written in the background while
+            // the next fills, these keep a run under 300 MB of memory on any input
+            // (benches/large-file.sh, benches/end-to-end.sh).
+            target_file_bytes: 16 * 1024 * 1024,
             max_buffer_bytes: 64 * 1024 * 1024,
             row_group_rows: 64 * 1024,
             zstd_level: 3,
@@ -154,6 +155,15 @@ pub struct WriteStats {
     pub sources_committed: u64,
 }
 
+impl WriteStats {
+    fn add(&mut self, other: &WriteStats) {
+        self.files += other.files;
+        self.rows += other.rows;
+        self.bytes += other.bytes;
+        self.sources_committed += other.sources_committed;
+    }
+}
+
 /// One source's buffered rows in one partition.
 #[derive(Default)]
 struct PartitionBuffer {
@@ -189,6 +199,11 @@ struct SourceProgress {
 /// announce each source with [`LakeWriter::begin_source`], hand it batches with
 /// [`LakeWriter::write`], close sources with [`LakeWriter::end_source`], then call
 /// [`LakeWriter::finish`].
+///
+/// Files are sorted, encoded and stored by background tasks (at most
+/// [`WRITES_IN_FLIGHT`]), so the caller goes on decoding and detecting meanwhile; a source's
+/// ledger entry is written only once all of its files are durable, and
+/// [`LakeWriter::flush`] waits for everything.
 pub struct LakeWriter {
     location: LakeLocation,
     config: LakeWriterConfig,
@@ -199,7 +214,20 @@ pub struct LakeWriter {
     ended_bytes: usize,
     buffered_bytes: usize,
     sources: HashMap<String, SourceProgress>,
+    /// Background writes, oldest first.
+    in_flight: VecDeque<BackgroundWrite>,
     stats: WriteStats,
+}
+
+/// Background file writes at once: one lets the next group fill while the last is written,
+/// and bounds the rows held twice.
+pub const WRITES_IN_FLIGHT: usize = 1;
+
+/// A write running on its own task.
+struct BackgroundWrite {
+    /// Sources whose rows it writes.
+    sources: BTreeSet<String>,
+    task: JoinHandle<Result<WriteStats>>,
 }
 
 impl LakeWriter {
@@ -213,6 +241,7 @@ impl LakeWriter {
             ended_bytes: 0,
             buffered_bytes: 0,
             sources: HashMap::new(),
+            in_flight: VecDeque::new(),
             stats: WriteStats::default(),
         }
     }
@@ -228,7 +257,8 @@ impl LakeWriter {
         source_id: &str,
         source_uri: &str,
     ) -> Result<SourceStatus> {
-        if self.sources.contains_key(source_id) {
+        let writing = |write: &BackgroundWrite| write.sources.contains(source_id);
+        if self.sources.contains_key(source_id) || self.in_flight.iter().any(writing) {
             return Ok(SourceStatus::InProgress);
         }
         let path = self.location.path(&format!("{LEDGER_DIR}/{source_id}.json"));
@@ -258,6 +288,27 @@ impl LakeWriter {
 
     /// Buffers a batch of `source_id`'s rows (lake schema), flushing partitions as they fill.
     pub async fn write(&mut self, source_id: &str, batch: &RecordBatch) -> Result<()> {
+        self.write_accounted(source_id, batch, batch.get_array_memory_size()).await
+    }
+
+    /// As [`LakeWriter::write`], for a slice of a larger batch whose buffers it shares:
+    /// `bytes` is the share of that batch's memory it stands for (the slice's own size would
+    /// count the whole batch's buffers).
+    pub async fn write_shared(
+        &mut self,
+        source_id: &str,
+        batch: &RecordBatch,
+        bytes: usize,
+    ) -> Result<()> {
+        self.write_accounted(source_id, batch, bytes).await
+    }
+
+    async fn write_accounted(
+        &mut self,
+        source_id: &str,
+        batch: &RecordBatch,
+        batch_bytes: usize,
+    ) -> Result<()> {
         if batch.num_rows() == 0 {
             return Ok(());
         }
@@ -274,14 +325,16 @@ impl LakeWriter {
         progress.rows += batch.num_rows() as u64;
         let mut filled = Vec::new();
         for (partition, rows) in rows_by_partition {
-            let part = if rows.len() == batch.num_rows() {
-                batch.clone()
+            let (part, bytes) = if rows.len() == batch.num_rows() {
+                (batch.clone(), batch_bytes)
             } else {
-                take_record_batch(batch, &UInt32Array::from(rows)).map_err(|source| {
-                    LakeError::Arrow { context: "splitting a batch by partition", source }
-                })?
+                let part =
+                    take_record_batch(batch, &UInt32Array::from(rows)).map_err(|source| {
+                        LakeError::Arrow { context: "splitting a batch by partition", source }
+                    })?;
+                let bytes = part.get_array_memory_size();
+                (part, bytes)
             };
-            let bytes = part.get_array_memory_size();
             let key = (source_id.to_string(), partition);
             let buffer = self.partitions.entry(key.clone()).or_default();
             buffer.batches.push(part);
@@ -342,6 +395,7 @@ impl LakeWriter {
         for key in buffers {
             self.flush_partition(key).await?;
         }
+        while self.wait_for_oldest_write().await? {}
         self.commit_finished_sources().await
     }
 
@@ -361,42 +415,162 @@ impl LakeWriter {
             }
             return self.commit_finished_sources().await;
         }
-        let mut by_partition: BTreeMap<Partition, Vec<PartitionBuffer>> = BTreeMap::new();
+        let mut by_partition: BTreeMap<Partition, Vec<RecordBatch>> = BTreeMap::new();
         for key in &keys {
             let buffer = self.partitions.remove(key).expect("listed above");
             self.buffered_bytes -= buffer.bytes;
-            by_partition.entry(key.1).or_default().push(buffer);
+            by_partition.entry(key.1).or_default().extend(buffer.batches);
         }
         self.ended_bytes = 0;
+        // The group commits its sources: files they wrote alone must be durable first.
+        let members: Vec<String> = group.iter().cloned().collect();
+        self.wait_for_writes_of(&members).await?;
+        // Every partition of these sources is in the group: its write commits them all.
+        let sources: Vec<(String, SourceProgress)> = group
+            .iter()
+            .map(|source| {
+                let progress = self.sources.remove(source).expect("ended sources are tracked");
+                (source.clone(), progress)
+            })
+            .collect();
+        let write = GroupWrite {
+            location: self.location.clone(),
+            schema: self.schema.clone(),
+            config: self.config.clone(),
+            by_partition,
+            sources,
+        };
+        self.start_write(group, write.run()).await?;
+        self.commit_finished_sources().await
+    }
+
+    /// Writes one source's buffer of one partition as a file of its own.
+    async fn flush_partition(&mut self, key: (String, Partition)) -> Result<()> {
+        let Some(buffer) = self.partitions.remove(&key) else {
+            return Ok(());
+        };
+        let (source_id, partition) = key;
+        self.buffered_bytes -= buffer.bytes;
+        if self.sources.get(&source_id).is_some_and(|progress| progress.ended) {
+            self.ended_bytes = self.ended_bytes.saturating_sub(buffer.bytes);
+        }
+        let order = sorted_order(&self.schema, &buffer.batches)?;
+        let relative = format!(
+            "{EVENTS_TABLE_DIR}/{}/part-{}.parquet",
+            partition.folder(),
+            content_name(&buffer.batches, &order)
+        );
+        if let Some(progress) = self.sources.get_mut(&source_id) {
+            progress.pending.remove(&partition);
+            progress.files.push(relative.clone());
+        }
+        let file = SortedFile { relative, batches: buffer.batches, order };
+        let (location, schema, config) =
+            (self.location.clone(), self.schema.clone(), self.config.clone());
+        let write = async move { file.write(&location, &schema, &config).await };
+        self.start_write(BTreeSet::from([source_id]), write).await?;
+        self.commit_finished_sources().await
+    }
+
+    /// Starts `write` on a task of its own once fewer than [`WRITES_IN_FLIGHT`] are running.
+    async fn start_write(
+        &mut self,
+        sources: BTreeSet<String>,
+        write: impl Future<Output = Result<WriteStats>> + Send + 'static,
+    ) -> Result<()> {
+        while self.in_flight.len() >= WRITES_IN_FLIGHT {
+            self.wait_for_oldest_write().await?;
+        }
+        self.in_flight.push_back(BackgroundWrite { sources, task: tokio::spawn(write) });
+        Ok(())
+    }
+
+    /// Waits until no background write holds rows of `sources`.
+    async fn wait_for_writes_of(&mut self, sources: &[String]) -> Result<()> {
+        let writing = |write: &BackgroundWrite| sources.iter().any(|id| write.sources.contains(id));
+        while self.in_flight.iter().any(writing) {
+            self.wait_for_oldest_write().await?;
+        }
+        Ok(())
+    }
+
+    /// Waits for the oldest background write; `false` when none is running.
+    async fn wait_for_oldest_write(&mut self) -> Result<bool> {
+        let Some(write) = self.in_flight.pop_front() else {
+            return Ok(false);
+        };
+        let written = write.task.await.map_err(|source| LakeError::Task {
+            context: "writing lake files",
+            reason: source.to_string(),
+        })??;
+        self.stats.add(&written);
+        Ok(true)
+    }
+
+    /// Writes the ledger entries of the sources that ended and whose rows are all written,
+    /// once the background writes holding their files are done.
+    async fn commit_finished_sources(&mut self) -> Result<()> {
+        let finished: Vec<String> = self
+            .sources
+            .iter()
+            .filter(|(_, progress)| progress.ended && progress.pending.is_empty())
+            .map(|(id, _)| id.clone())
+            .collect();
+        self.wait_for_writes_of(&finished).await?;
+        for source_id in finished {
+            let progress = self.sources.remove(&source_id).expect("listed above");
+            put_ledger_entry(&self.location, &ledger_entry(source_id, progress)).await?;
+            self.stats.sources_committed += 1;
+        }
+        Ok(())
+    }
+}
+
+/// The ledger entry of a source whose rows are all written.
+fn ledger_entry(source_id: String, progress: SourceProgress) -> LedgerEntry {
+    let mut files = progress.files;
+    files.sort();
+    files.dedup();
+    LedgerEntry { source_id, source_uri: progress.source_uri, rows: progress.rows, files }
+}
+
+/// The rows of several ended sources, written as one file per partition under a journal,
+/// then the sources' ledger entries.
+struct GroupWrite {
+    location: LakeLocation,
+    schema: SchemaRef,
+    config: LakeWriterConfig,
+    by_partition: BTreeMap<Partition, Vec<RecordBatch>>,
+    /// The sources, with the files already written for them.
+    sources: Vec<(String, SourceProgress)>,
+}
+
+impl GroupWrite {
+    async fn run(self) -> Result<WriteStats> {
         // Name every file first: the journal lists them before any is written.
-        let mut planned = Vec::new();
-        let mut file_of: BTreeMap<Partition, String> = BTreeMap::new();
-        for (partition, buffers) in by_partition {
-            let batches: Vec<RecordBatch> =
-                buffers.into_iter().flat_map(|buffer| buffer.batches).collect();
+        let mut files = Vec::new();
+        for (partition, batches) in self.by_partition {
             let order = sorted_order(&self.schema, &batches)?;
             let relative = format!(
                 "{EVENTS_TABLE_DIR}/{}/part-{}.parquet",
                 partition.folder(),
                 content_name(&batches, &order)
             );
-            file_of.insert(partition, relative.clone());
-            planned.push((relative, batches, order));
+            files.push(SortedFile { relative, batches, order });
         }
-        let files: Vec<String> = file_of.values().cloned().collect();
-        for (source, partition) in &keys {
-            let progress = self.sources.get_mut(source).expect("ended sources are tracked");
-            progress.pending.remove(partition);
-            progress.files.push(file_of[partition].clone());
-        }
-        let entries: Vec<LedgerEntry> = group
-            .iter()
-            .filter(|source| self.sources[*source].pending.is_empty())
-            .map(|source| self.ledger_entry(source))
+        let names: Vec<String> = files.iter().map(|file| file.relative.clone()).collect();
+        let group_size = self.sources.len();
+        let entries: Vec<LedgerEntry> = self
+            .sources
+            .into_iter()
+            .map(|(source_id, mut progress)| {
+                progress.files.extend(names.iter().cloned());
+                ledger_entry(source_id, progress)
+            })
             .collect();
-        let journal = GroupJournal { files: files.clone(), entries };
+        let journal = GroupJournal { files: names, entries };
         let mut hasher = Xxh3::new();
-        for file in &files {
+        for file in &journal.files {
             hasher.update(file.as_bytes());
         }
         let journal_path =
@@ -407,100 +581,60 @@ impl LakeWriter {
             .put(&journal_path, PutPayload::from(body))
             .await
             .map_err(|source| LakeError::ObjectStore { path: journal_path.to_string(), source })?;
-        for (relative, batches, order) in planned {
-            let bytes = self.write_parquet(&relative, &batches, &order).await?;
-            self.stats.files += 1;
-            self.stats.rows += order.len() as u64;
-            self.stats.bytes += bytes;
-            tracing::debug!(file = %relative, rows = order.len(), bytes, sources = group.len(), "lake file written");
+        let mut stats = WriteStats::default();
+        for file in files {
+            stats.add(&file.write(&self.location, &self.schema, &self.config).await?);
         }
-        self.commit_finished_sources().await?;
+        tracing::debug!(
+            files = stats.files,
+            rows = stats.rows,
+            sources = group_size,
+            "lake group written"
+        );
+        for entry in &journal.entries {
+            put_ledger_entry(&self.location, entry).await?;
+            stats.sources_committed += 1;
+        }
         match self.location.store().delete(&journal_path).await {
-            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(stats),
             Err(source) => Err(LakeError::ObjectStore { path: journal_path.to_string(), source }),
         }
     }
+}
 
-    /// The ledger entry of a source whose rows are all written.
-    fn ledger_entry(&self, source_id: &str) -> LedgerEntry {
-        let progress = &self.sources[source_id];
-        let mut files = progress.files.clone();
-        files.sort();
-        files.dedup();
-        LedgerEntry {
-            source_id: source_id.to_string(),
-            source_uri: progress.source_uri.clone(),
-            rows: progress.rows,
-            files,
-        }
-    }
+/// Rows to be written as one lake file, in `order`.
+struct SortedFile {
+    /// The file's path relative to the lake root.
+    relative: String,
+    batches: Vec<RecordBatch>,
+    order: Vec<(usize, usize)>,
+}
 
-    async fn flush_partition(&mut self, key: (String, Partition)) -> Result<()> {
-        let Some(buffer) = self.partitions.remove(&key) else {
-            return Ok(());
-        };
-        let (source_id, partition) = key;
-        let order = sorted_order(&self.schema, &buffer.batches)?;
-        let relative = format!(
-            "{EVENTS_TABLE_DIR}/{}/part-{}.parquet",
-            partition.folder(),
-            content_name(&buffer.batches, &order)
-        );
-        let bytes = self.write_parquet(&relative, &buffer.batches, &order).await?;
-        self.buffered_bytes -= buffer.bytes;
-        if self.sources.get(&source_id).is_some_and(|progress| progress.ended) {
-            self.ended_bytes = self.ended_bytes.saturating_sub(buffer.bytes);
-        }
-        self.stats.files += 1;
-        self.stats.rows += order.len() as u64;
-        self.stats.bytes += bytes;
-        if let Some(progress) = self.sources.get_mut(&source_id) {
-            progress.pending.remove(&partition);
-            progress.files.push(relative.clone());
-        }
-        tracing::debug!(file = %relative, rows = order.len(), bytes, "lake file written");
-        self.commit_finished_sources().await
-    }
-
-    /// Writes the rows of `batches` in `order`, a row group at a time, so a flush never
-    /// holds a second sorted copy of the whole partition.
-    async fn write_parquet(
-        &self,
-        relative: &str,
-        batches: &[RecordBatch],
-        order: &[(usize, usize)],
-    ) -> Result<u64> {
-        let path = self.location.path(relative);
+impl SortedFile {
+    /// Writes the rows a row group at a time, so a file never holds a second sorted copy of
+    /// all its rows.
+    async fn write(
+        self,
+        location: &LakeLocation,
+        schema: &SchemaRef,
+        config: &LakeWriterConfig,
+    ) -> Result<WriteStats> {
+        let path = location.path(&self.relative);
         let parquet_error = |source| LakeError::Parquet { path: path.to_string(), source };
-        let properties =
-            parquet_properties(self.config.zstd_level, self.config.row_group_rows, &path)?;
-        let object = BufWriter::new(self.location.store().clone(), path.clone());
-        let mut writer = AsyncArrowWriter::try_new(object, self.schema.clone(), Some(properties))
+        let properties = parquet_properties(config.zstd_level, config.row_group_rows, &path)?;
+        let object = BufWriter::new(location.store().clone(), path.clone());
+        let mut writer = AsyncArrowWriter::try_new(object, schema.clone(), Some(properties))
             .map_err(parquet_error)?;
-        let sources: Vec<&RecordBatch> = batches.iter().collect();
-        for chunk in order.chunks(WRITE_CHUNK_ROWS) {
+        let sources: Vec<&RecordBatch> = self.batches.iter().collect();
+        for chunk in self.order.chunks(WRITE_CHUNK_ROWS) {
             let rows = interleave_record_batch(&sources, chunk)
                 .map_err(|source| LakeError::Arrow { context: "gathering sorted rows", source })?;
             writer.write(&rows).await.map_err(parquet_error)?;
         }
         let metadata = writer.finish().await.map_err(parquet_error)?;
-        Ok(metadata.row_groups().iter().map(|group| group.compressed_size() as u64).sum())
-    }
-
-    async fn commit_finished_sources(&mut self) -> Result<()> {
-        let finished: Vec<String> = self
-            .sources
-            .iter()
-            .filter(|(_, progress)| progress.ended && progress.pending.is_empty())
-            .map(|(id, _)| id.clone())
-            .collect();
-        for source_id in finished {
-            let entry = self.ledger_entry(&source_id);
-            self.sources.remove(&source_id);
-            put_ledger_entry(&self.location, &entry).await?;
-            self.stats.sources_committed += 1;
-        }
-        Ok(())
+        let bytes = metadata.row_groups().iter().map(|group| group.compressed_size() as u64).sum();
+        tracing::debug!(file = %self.relative, rows = self.order.len(), bytes, "lake file written");
+        Ok(WriteStats { files: 1, rows: self.order.len() as u64, bytes, sources_committed: 0 })
     }
 }
 
@@ -654,11 +788,10 @@ fn content_name(batches: &[RecordBatch], order: &[(usize, usize)]) -> String {
     format!("{:032x}", hasher.digest128())
 }
 
-/// Shared handle to a writer used by several tasks.
-pub type SharedLakeWriter = Arc<tokio::sync::Mutex<LakeWriter>>;
-
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use super::*;
 
     #[test]
