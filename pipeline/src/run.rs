@@ -4,6 +4,7 @@
 //! their batches one source after another, in order (so results never depend on timing);
 //! small sources are processed together, a batch of several at a time.
 
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
@@ -13,7 +14,7 @@ use futures::StreamExt;
 use lake::quarantine::write_quarantine;
 use lake::{LakeLocation, LakeWriter, LakeWriterConfig, SourceStatus, WriteStats};
 use object_store::{ObjectStoreExt, PutPayload};
-use tokio::sync::mpsc;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio::task::JoinHandle;
 
 use crate::alert::Alert;
@@ -35,8 +36,11 @@ pub struct RunConfig {
     pub decode: DecodeConfig,
     /// Lake writer settings.
     pub writer: LakeWriterConfig,
-    /// Sources downloaded and decoded ahead of the one being processed.
+    /// Sources downloaded and decoded at once.
     pub concurrency: usize,
+    /// Stored (compressed) bytes of the sources started ahead of the one being processed:
+    /// bounds the decoded batches waiting for processing.
+    pub read_ahead_bytes: u64,
 }
 
 impl RunConfig {
@@ -47,12 +51,22 @@ impl RunConfig {
             decode: DecodeConfig::default(),
             writer: LakeWriterConfig::default(),
             concurrency: DEFAULT_CONCURRENCY,
+            read_ahead_bytes: DEFAULT_READ_AHEAD_BYTES,
         }
     }
 }
 
 /// Sources read at once by default.
 pub const DEFAULT_CONCURRENCY: usize = 4;
+
+/// Stored bytes read ahead by default: CloudTrail's gzip is about a tenth of its JSON, so
+/// this is about [`COALESCE_ROWS`] events decoded ahead, enough to keep decoding busy on
+/// another core while a batch is processed (twice as much only cost memory).
+pub const DEFAULT_READ_AHEAD_BYTES: u64 = 1024 * 1024;
+
+/// Started sources queued for processing at most (their memory is bounded by
+/// [`RunConfig::read_ahead_bytes`]; this only bounds the queue itself).
+const MAX_SOURCES_AHEAD: usize = 4096;
 
 /// What a run did.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -206,28 +220,60 @@ pub enum StartedSource {
         source_id: String,
         batches: mpsc::Receiver<RecordBatch>,
         decoding: JoinHandle<DecodeReport>,
+        /// Its share of the read-ahead budget, given back once its batches are all received.
+        reserved: OwnedSemaphorePermit,
     },
 }
 
-/// Starts reading `sources`, up to `config.concurrency` at once, yielding them in order.
+/// Starts reading `sources` in order on a task of its own, yielding them in order: up to
+/// `config.concurrency` are opened and decoded at once, and sources keep starting while
+/// earlier ones are processed, as long as those started and not yet processed stay within
+/// `config.read_ahead_bytes`.
+///
+/// Decoding slots and read-ahead bytes are both taken in source order, so the source
+/// processed next never waits for a later one: whatever holds them comes before it.
 pub fn start_sources(
     sources: Vec<Source>,
     config: &RunConfig,
-) -> impl futures::Stream<Item = Result<StartedSource>> + Unpin {
+) -> impl futures::Stream<Item = Result<StartedSource>> + Unpin + Send {
     let decode_config = config.decode.clone();
-    futures::stream::iter(sources)
-        .map(move |source| tokio::spawn(start_source(source, decode_config.clone())))
-        .buffered(config.concurrency.max(1))
-        .map(|joined| {
-            joined.map_err(|join_error| PipelineError::Input {
-                path: "source reader".into(),
-                source: join_error.into(),
-            })
+    let budget = config.read_ahead_bytes.clamp(1, u64::from(u32::MAX));
+    let read_ahead = Arc::new(Semaphore::new(budget as usize));
+    let slots = Arc::new(Semaphore::new(config.concurrency.max(1)));
+    let (started_tx, started) = mpsc::channel(MAX_SOURCES_AHEAD);
+    tokio::spawn(async move {
+        for source in sources {
+            let cost = source.size().clamp(1, budget) as u32;
+            let reserved = read_ahead.clone().acquire_many_owned(cost).await.expect("never closed");
+            let slot = slots.clone().acquire_owned().await.expect("never closed");
+            let starting =
+                tokio::spawn(start_source(source, decode_config.clone(), slot, reserved));
+            if started_tx.send(starting).await.is_err() {
+                break; // Processing stopped.
+            }
+        }
+    });
+    futures::stream::unfold(started, |mut started| async move {
+        let starting = started.recv().await?;
+        Some((starting, started))
+    })
+    .then(|starting| async move {
+        starting.await.map_err(|join_error| PipelineError::Input {
+            path: "source reader".into(),
+            source: join_error.into(),
         })
+    })
+    .boxed()
 }
 
-/// Identifies `source`, opens it and starts decoding it on a blocking thread.
-async fn start_source(source: Source, decode_config: DecodeConfig) -> StartedSource {
+/// Identifies `source`, opens it and starts decoding it on a blocking thread, which holds
+/// `slot` until decoding ends.
+async fn start_source(
+    source: Source,
+    decode_config: DecodeConfig,
+    slot: OwnedSemaphorePermit,
+    reserved: OwnedSemaphorePermit,
+) -> StartedSource {
     let uri = source.uri();
     if let Some(reason) = skip_by_path(&source.layout_path()) {
         return StartedSource::Skipped { uri, reason: reason.name() };
@@ -238,13 +284,17 @@ async fn start_source(source: Source, decode_config: DecodeConfig) -> StartedSou
             return StartedSource::Failed { uri, reason: format!("cannot open: {error}") };
         }
     };
-    // Two batches in flight per source bound the memory of reading ahead.
+    // Two batches in flight per source bound the memory of a large source read ahead.
     let (batches_tx, batches) = mpsc::channel(2);
     let decode_uri = uri.clone();
     let decoding = tokio::task::spawn_blocking(move || {
-        decode(reader, &decode_uri, &decode_config, |batch| batches_tx.blocking_send(batch).is_ok())
+        let report = decode(reader, &decode_uri, &decode_config, |batch| {
+            batches_tx.blocking_send(batch).is_ok()
+        });
+        drop(slot);
+        report
     });
-    StartedSource::Decoding { uri, source_id, batches, decoding }
+    StartedSource::Decoding { uri, source_id, batches, decoding, reserved }
 }
 
 /// Sources smaller than this are processed together, in batches of about this many rows: a
@@ -286,7 +336,7 @@ impl<'a> Ingestion<'a> {
     /// Reads one started source; returns the alerts that became ready.
     pub async fn push(&mut self, started: StartedSource) -> Result<Vec<Alert>> {
         let counters = self.counters;
-        let (uri, source_id, mut batches, decoding) = match started {
+        let (uri, source_id, mut batches, decoding, reserved) = match started {
             StartedSource::Skipped { uri, reason } => {
                 counters.emit(InternalEvent::SourceSkipped { uri: &uri, reason });
                 return Ok(Vec::new());
@@ -295,8 +345,8 @@ impl<'a> Ingestion<'a> {
                 counters.emit(InternalEvent::SourceFailed { uri: &uri, reason: &reason });
                 return Ok(Vec::new());
             }
-            StartedSource::Decoding { uri, source_id, batches, decoding } => {
-                (uri, source_id, batches, decoding)
+            StartedSource::Decoding { uri, source_id, batches, decoding, reserved } => {
+                (uri, source_id, batches, decoding, reserved)
             }
         };
         let held_already = self.held.iter().any(|held| held.source_id == source_id);
@@ -322,6 +372,7 @@ impl<'a> Ingestion<'a> {
         }
         if rows < COALESCE_ROWS {
             self.record_decoding(decoding, &uri, &source_id).await?;
+            drop(reserved);
             self.held.push(HeldSource { source_id, batches: read, rows, write_to_lake });
             self.held_rows += rows;
             if self.held_rows >= COALESCE_ROWS {
@@ -337,6 +388,7 @@ impl<'a> Ingestion<'a> {
             alerts.extend(self.process_streamed(&source_id, &batch, write_to_lake).await?);
         }
         self.record_decoding(decoding, &uri, &source_id).await?;
+        drop(reserved);
         let suppressed = self.processor.take_suppressed();
         self.end_source(&source_id, suppressed, write_to_lake).await?;
         Ok(alerts)
@@ -349,9 +401,12 @@ impl<'a> Ingestion<'a> {
 
     /// Processes the held sources as one batch, then writes each to the lake.
     async fn flush(&mut self) -> Result<Vec<Alert>> {
-        let held = std::mem::take(&mut self.held);
+        let mut held = std::mem::take(&mut self.held);
         self.held_rows = 0;
-        let batches: Vec<&RecordBatch> = held.iter().flat_map(|source| &source.batches).collect();
+        // The sources' own batches go once joined: each is written as its slice of the join,
+        // which is compact where a small source's batch is mostly builder slack.
+        let batches: Vec<RecordBatch> =
+            held.iter_mut().flat_map(|source| std::mem::take(&mut source.batches)).collect();
         let Some(first) = batches.first() else {
             for source in held {
                 self.end_source(&source.source_id, Vec::new(), source.write_to_lake).await?;
@@ -359,9 +414,10 @@ impl<'a> Ingestion<'a> {
             return Ok(Vec::new());
         };
         let started = Instant::now();
-        let joined = concat_batches(&first.schema(), batches).map_err(|source| {
+        let joined = concat_batches(&first.schema(), &batches).map_err(|source| {
             PipelineError::Arrow { context: "joining the batches of small sources", source }
         })?;
+        drop(batches);
         let alerts = self.processor.process(&joined)?;
         let ends: Vec<usize> = held
             .iter()
@@ -376,13 +432,15 @@ impl<'a> Ingestion<'a> {
             newest_event_ms: newest_event_time(&joined),
             elapsed: started.elapsed(),
         });
-        drop(joined);
+        let joined_bytes = joined.get_array_memory_size();
+        let mut start = 0;
         for (source, suppressed) in held.into_iter().zip(suppressed) {
-            if source.write_to_lake {
-                for batch in &source.batches {
-                    self.writer.write(&source.source_id, batch).await?;
-                }
+            if source.write_to_lake && source.rows > 0 {
+                let part = joined.slice(start, source.rows);
+                let bytes = joined_bytes * source.rows / joined.num_rows();
+                self.writer.write_shared(&source.source_id, &part, bytes).await?;
             }
+            start += source.rows;
             self.end_source(&source.source_id, suppressed, source.write_to_lake).await?;
         }
         Ok(alerts)

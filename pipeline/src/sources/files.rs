@@ -13,6 +13,8 @@ use xxhash_rust::xxh3::Xxh3;
 pub struct FileSource {
     /// Where it is.
     pub path: PathBuf,
+    /// Its size in bytes when it was found (what reading ahead budgets by).
+    pub size: u64,
 }
 
 impl FileSource {
@@ -73,7 +75,8 @@ pub fn discover(inputs: &[PathBuf]) -> Discovered {
         for entry in walkdir::WalkDir::new(input).follow_links(true) {
             match entry {
                 Ok(entry) if entry.file_type().is_file() => {
-                    found.files.push(FileSource { path: entry.into_path() });
+                    let size = entry.metadata().map_or(0, |metadata| metadata.len());
+                    found.files.push(FileSource { path: entry.into_path(), size });
                 }
                 Ok(_) => {}
                 Err(error) => {
@@ -134,10 +137,18 @@ mod tests {
         let found = discover(&[dir.path().to_path_buf()]);
         assert_eq!(found.files.len(), 2);
         let mut text = String::new();
-        FileSource { path: gz_named_json }.open().unwrap().read_to_string(&mut text).unwrap();
+        FileSource { path: gz_named_json, size: 0 }
+            .open()
+            .unwrap()
+            .read_to_string(&mut text)
+            .unwrap();
         assert_eq!(text, "{\"Records\":[]}");
         text.clear();
-        FileSource { path: plain_named_gz }.open().unwrap().read_to_string(&mut text).unwrap();
+        FileSource { path: plain_named_gz, size: 0 }
+            .open()
+            .unwrap()
+            .read_to_string(&mut text)
+            .unwrap();
         assert_eq!(text, "[]");
     }
 
@@ -154,7 +165,8 @@ mod tests {
         for (name, body) in [("a", "x"), ("b", "x"), ("c", "y")] {
             std::fs::write(dir.path().join(name), body).unwrap();
         }
-        let id = |name: &str| FileSource { path: dir.path().join(name) }.content_id().unwrap();
+        let id =
+            |name: &str| FileSource { path: dir.path().join(name), size: 0 }.content_id().unwrap();
         assert_eq!(id("a"), id("b"));
         assert_ne!(id("a"), id("c"));
     }

@@ -32,6 +32,14 @@ impl Source {
         }
     }
 
+    /// Its stored (usually compressed) size in bytes, as found.
+    pub fn size(&self) -> u64 {
+        match self {
+            Self::File(file) => file.size,
+            Self::Object(object) => object.meta.size,
+        }
+    }
+
     /// The path (or key) whose S3 layout folders tell digest and Insights files apart.
     pub fn layout_path(&self) -> PathBuf {
         match self {
