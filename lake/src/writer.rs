@@ -10,7 +10,7 @@
 //! stays bounded for any file size.
 //!
 //! Idempotency (replaying a source never duplicates or loses rows, whatever else is replayed
-//! with it, by however many workers):
+//! with it):
 //! - every source (a log file or object) has a content-derived id; once all its rows are
 //!   durable, a ledger entry `_ledger/sources/<id>.json` is written create-only, and later
 //!   runs skip the lake write for sources already in the ledger;
@@ -20,7 +20,12 @@
 //!   `_ledger/journal/<group>.json`, naming its sources, their files and ledger entries,
 //!   written first and deleted after the entries. [`recover`] finishes or undoes what a
 //!   crash left: with every file present, the missing entries are written; otherwise the
-//!   group's files are deleted (no entry can exist yet) and the sources are read again.
+//!   group's files are deleted (no entry can exist yet) and the sources are read again;
+//! - grouping is for a lake with one writer at a time. Writers sharing a lake (workers on one
+//!   queue) may be handed the same source at once, before either has committed it: each
+//!   would put its rows in a file of a different group. They set
+//!   [`LakeWriterConfig::group_sources`] off, so every file holds one source's rows and is
+//!   named by them: the same source written twice is the same file.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
@@ -54,6 +59,10 @@ pub struct LakeWriterConfig {
     pub row_group_rows: usize,
     /// zstd compression level.
     pub zstd_level: i32,
+    /// Whether the rows of several ended sources share one file per partition. Only for a
+    /// writer that is the lake's only one (see the module documentation); otherwise each
+    /// source's rows go to files of their own.
+    pub group_sources: bool,
 }
 
 impl Default for LakeWriterConfig {
@@ -66,6 +75,7 @@ impl Default for LakeWriterConfig {
             max_buffer_bytes: 64 * 1024 * 1024,
             row_group_rows: 64 * 1024,
             zstd_level: 3,
+            group_sources: true,
         }
     }
 }
@@ -409,7 +419,7 @@ impl LakeWriter {
             .cloned()
             .collect();
         let group: BTreeSet<String> = keys.iter().map(|(source, _)| source.clone()).collect();
-        if group.len() < 2 {
+        if group.len() < 2 || !self.config.group_sources {
             for key in keys {
                 self.flush_partition(key).await?;
             }

@@ -92,3 +92,69 @@ async fn a_crash_anywhere_then_a_rerun_keeps_every_row_once() {
         assert!(files_in(dir.path(), "_ledger/journal").is_empty(), "after {budget}");
     }
 }
+
+/// Two writers sharing a lake (workers on one queue), each handed the same source before
+/// either committed it (a notification delivered twice), each with another source besides:
+/// writing sources to files of their own, the shared source's rows are in the lake once.
+#[tokio::test]
+async fn writers_sharing_a_lake_write_a_source_given_to_both_once() {
+    use lake::{LakeWriter, LakeWriterConfig, SourceStatus};
+    use pipeline::decode::{DecodeConfig, decode};
+    use pipeline::sources::files::FileSource;
+
+    let dir = tempfile::tempdir().unwrap();
+    let location = LakeLocation::open(dir.path().to_str().unwrap()).unwrap();
+    let mut paths: Vec<_> = walkdir::WalkDir::new(samples())
+        .into_iter()
+        .map(|entry| entry.unwrap().into_path())
+        // Log files of one hour: their rows share a partition, so a writer grouping sources
+        // would put both of its sources in one file.
+        .filter(|path| {
+            let name = path.to_string_lossy();
+            name.contains("/CloudTrail/") && name.contains("_20250309T17")
+        })
+        .collect();
+    paths.sort();
+    let decoded = |index: usize| {
+        let path = paths[index].clone();
+        let reader = FileSource { path: path.clone(), size: 0 }.open().unwrap();
+        let mut batches = Vec::new();
+        let uri = path.display().to_string();
+        decode(reader, &uri, &DecodeConfig::default(), |batch| {
+            batches.push(batch);
+            true
+        });
+        (format!("source-{index}"), uri, batches)
+    };
+    let (shared, first_only, second_only) = (decoded(0), decoded(1), decoded(2));
+    let config = LakeWriterConfig { group_sources: false, ..LakeWriterConfig::default() };
+    let mut writers = [
+        LakeWriter::new(location.clone(), config.clone()),
+        LakeWriter::new(location.clone(), config),
+    ];
+    let mut expected = 0;
+    for (writer, sources) in
+        writers.iter_mut().zip([[&shared, &first_only], [&shared, &second_only]])
+    {
+        for (id, uri, _) in sources {
+            assert_eq!(writer.begin_source(id, uri).await.unwrap(), SourceStatus::New);
+        }
+    }
+    for (writer, sources) in
+        writers.iter_mut().zip([[&shared, &first_only], [&shared, &second_only]])
+    {
+        for (id, _, batches) in sources {
+            for batch in batches {
+                writer.write(id, batch).await.unwrap();
+            }
+            writer.end_source(id).await.unwrap();
+        }
+        writer.flush().await.unwrap();
+    }
+    for (_, _, batches) in [&shared, &first_only, &second_only] {
+        expected += batches.iter().map(|batch| batch.num_rows() as i64).sum::<i64>();
+    }
+    let (rows, _) = common::lake_counts(&location).await;
+    assert!(expected > 0);
+    assert_eq!(rows, expected, "the shared source's rows once");
+}

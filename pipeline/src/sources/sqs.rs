@@ -25,7 +25,7 @@ use std::collections::{HashMap, HashSet};
 
 use aws_sdk_sqs::Client;
 use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, QueueAttributeName};
-use lake::{LakeLocation, LakeWriter};
+use lake::{LakeLocation, LakeWriter, LakeWriterConfig};
 use object_store::ObjectMeta;
 use object_store::path::Path as ObjectPath;
 
@@ -99,6 +99,15 @@ pub struct Worker<'a> {
     stores: HashMap<String, LakeLocation>,
 }
 
+/// A lake writer for a worker that may share the lake with others: two workers handed the
+/// same object at once (a notification sent twice) write its rows to the same files.
+fn shared_lake_writer(location: &LakeLocation, run: &RunConfig) -> LakeWriter {
+    LakeWriter::new(
+        location.clone(),
+        LakeWriterConfig { group_sources: false, ..run.writer.clone() },
+    )
+}
+
 /// A queue message: its id (for logs and Lambda's failure report) and body.
 pub struct QueueMessage<'a> {
     /// The message id.
@@ -130,7 +139,7 @@ impl<'a> Worker<'a> {
             processor,
             counters,
             state,
-            writer: LakeWriter::new(location.clone(), run.writer.clone()),
+            writer: shared_lake_writer(location, run),
             owner: format!("{}-{}", hostname(), uuid_like()),
             outbox,
             handed_off: HashSet::new(),
@@ -189,7 +198,7 @@ impl<'a> Worker<'a> {
         self.outbox = latest.outbox.clone();
         self.handed_off.clear();
         self.processor.restore(latest);
-        self.writer = LakeWriter::new(self.location.clone(), self.run.writer.clone());
+        self.writer = shared_lake_writer(self.location, self.run);
         Ok(())
     }
 
