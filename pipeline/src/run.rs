@@ -60,9 +60,9 @@ impl RunConfig {
 pub const DEFAULT_CONCURRENCY: usize = 4;
 
 /// Stored bytes read ahead by default: CloudTrail's gzip is about a tenth of its JSON, so
-/// this is about [`COALESCE_ROWS`] events decoded ahead, enough to keep decoding busy on
-/// another core while a batch is processed (twice as much only cost memory).
-pub const DEFAULT_READ_AHEAD_BYTES: u64 = 1024 * 1024;
+/// this is about twice [`COALESCE_ROWS`] events decoded ahead, enough to keep decoding busy
+/// on another core while a batch is processed.
+pub const DEFAULT_READ_AHEAD_BYTES: u64 = 2 * 1024 * 1024;
 
 /// Started sources queued for processing at most (their memory is bounded by
 /// [`RunConfig::read_ahead_bytes`]; this only bounds the queue itself).
