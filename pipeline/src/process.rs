@@ -71,6 +71,18 @@ pub struct Checkpoint {
     pub outbox: Vec<crate::alert::PendingAlert>,
 }
 
+/// A [`Checkpoint`] of a processor by reference, for writing: the correlation state (with the
+/// records its windows hold) can be most of a run's memory, and is not copied.
+#[derive(Debug, Serialize)]
+pub struct CheckpointView<'a> {
+    max_event_ms: Option<i64>,
+    correlations: &'a crate::correlate::EngineState,
+    dedup: Vec<crate::alert::HeldHit>,
+    alerted: Vec<(String, String, i64)>,
+    applied: &'a BTreeMap<String, i64>,
+    outbox: &'a [crate::alert::PendingAlert],
+}
+
 /// Counters of a processor.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct ProcessStats {
@@ -154,21 +166,25 @@ impl Processor {
         .await
     }
 
-    /// The state a checkpoint keeps: correlation state and the hits held for deduplication.
-    pub fn checkpoint(&self) -> Checkpoint {
+    /// The state a checkpoint keeps (correlation state and the hits held for deduplication)
+    /// with `outbox`, serialised as a [`Checkpoint`] without copying the correlation state.
+    pub fn checkpoint<'a>(
+        &'a self,
+        outbox: &'a [crate::alert::PendingAlert],
+    ) -> CheckpointView<'a> {
         let mut alerted: Vec<(String, String, i64)> = self
             .alerted
             .iter()
             .map(|((rule, event), time)| (rule.clone(), event.clone(), *time))
             .collect();
         alerted.sort();
-        Checkpoint {
+        CheckpointView {
             max_event_ms: self.max_event_ms,
-            correlations: self.correlations.state().clone(),
+            correlations: self.correlations.state(),
             dedup: self.deduplicator.snapshot(),
             alerted,
-            applied: self.applied.clone(),
-            outbox: Vec::new(),
+            applied: &self.applied,
+            outbox,
         }
     }
 

@@ -145,7 +145,7 @@ pub async fn run_files(
     send_all(ingestion.finish().await?, sink, counters).await?;
     writer.flush().await?;
     sink.flush().await?;
-    if state.commit(&processor.checkpoint()).await? == Commit::Conflict {
+    if state.commit(&processor.checkpoint(&[])).await? == Commit::Conflict {
         return Err(PipelineError::StateConflict { lake: location.url().to_string() });
     }
     send_all(processor.finish(), sink, counters).await?;

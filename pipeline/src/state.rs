@@ -1,6 +1,7 @@
 //! The processing state shared by every worker of a lake: watermark, correlation windows,
-//! dedup periods, recent immediate alerts and the alert outbox, kept as one JSON object at
-//! `_state/correlations.json` below the lake root.
+//! dedup periods, recent immediate alerts and the alert outbox, kept as one zstd-compressed
+//! JSON object at `_state/correlations.json.zst` below the lake root (correlation windows
+//! hold event records, and the state is written again after every batch).
 //!
 //! Workers update it by compare-and-swap: a commit is a conditional PUT (`If-Match` on the
 //! ETag last read or written, `If-None-Match: *` for the first one). A worker whose commit
@@ -13,10 +14,19 @@ use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStoreExt, PutMode, PutPayload, UpdateVersion};
 
 use crate::error::Result;
+use serde::Serialize;
+
 use crate::process::Checkpoint;
 
 /// Where the shared state lives, below the lake root.
-pub const STATE_PATH: &str = "_state/correlations.json";
+pub const STATE_PATH: &str = "_state/correlations.json.zst";
+
+/// Where an uncompressed state was kept before; read when there is no state at
+/// [`STATE_PATH`] yet, so a lake keeps its state across the upgrade.
+pub const LEGACY_STATE_PATH: &str = "_state/correlations.json";
+
+/// zstd level of the state: the state is written after every batch, so a fast level.
+const STATE_ZSTD_LEVEL: i32 = 1;
 
 /// The outcome of [`SharedState::commit`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,22 +68,47 @@ impl SharedState {
                     version: found.meta.version.clone(),
                 };
                 let bytes = found.bytes().await.map_err(|source| self.error(source))?;
-                let checkpoint = serde_json::from_slice(&bytes)
+                let json = zstd::decode_all(bytes.as_ref())
+                    .map_err(|source| LakeError::Io { path: self.path.to_string(), source })?;
+                let checkpoint = serde_json::from_slice(&json)
                     .map_err(|source| LakeError::Json { path: self.path.to_string(), source })?;
                 self.version = Some(version);
                 Ok(Some(checkpoint))
             }
             Err(object_store::Error::NotFound { .. }) => {
                 self.version = None;
-                Ok(None)
+                self.load_legacy().await
             }
             Err(source) => Err(self.error(source).into()),
         }
     }
 
-    /// Writes `checkpoint` if nobody else committed since this handle's last load or commit.
-    pub async fn commit(&mut self, checkpoint: &Checkpoint) -> Result<Commit> {
-        let body = PutPayload::from(serde_json::to_vec(checkpoint).expect("state serialises"));
+    /// Reads an uncompressed state of an earlier version; the next commit creates the
+    /// compressed one.
+    async fn load_legacy(&self) -> Result<Option<Checkpoint>> {
+        let path = self.location.path(LEGACY_STATE_PATH);
+        let error = |source| LakeError::ObjectStore { path: path.to_string(), source };
+        match self.location.store().get(&path).await {
+            Ok(found) => {
+                let bytes = found.bytes().await.map_err(error)?;
+                let checkpoint = serde_json::from_slice(&bytes)
+                    .map_err(|source| LakeError::Json { path: path.to_string(), source })?;
+                Ok(Some(checkpoint))
+            }
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(source) => Err(error(source).into()),
+        }
+    }
+
+    /// Writes `checkpoint` (a [`Checkpoint`], or a view serialised as one) if nobody else
+    /// committed since this handle's last load or commit.
+    pub async fn commit(&mut self, checkpoint: &impl Serialize) -> Result<Commit> {
+        // Compressed as it is serialised: the JSON text itself was the largest allocation of
+        // a run over a 1 GiB file (benches/large-file.sh).
+        let mut encoder =
+            zstd::Encoder::new(Vec::new(), STATE_ZSTD_LEVEL).expect("zstd starts in memory");
+        serde_json::to_writer(&mut encoder, checkpoint).expect("state serialises");
+        let body = PutPayload::from(encoder.finish().expect("zstd finishes in memory"));
         let mode = match (&self.version, self.conditional) {
             (_, false) => PutMode::Overwrite,
             (Some(version), true) => PutMode::Update(version.clone()),
@@ -125,5 +160,27 @@ mod tests {
         let newer = Checkpoint { max_event_ms: Some(9), ..Checkpoint::default() };
         assert_eq!(first.commit(&newer).await.unwrap(), Commit::Committed);
         assert_eq!(second.load().await.unwrap().unwrap().max_event_ms, Some(9));
+    }
+
+    #[tokio::test]
+    async fn the_state_is_compressed_and_an_uncompressed_one_is_still_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let location = LakeLocation::open(dir.path().to_str().unwrap()).unwrap();
+        let legacy = Checkpoint { max_event_ms: Some(5), ..Checkpoint::default() };
+        std::fs::create_dir_all(dir.path().join("_state")).unwrap();
+        std::fs::write(dir.path().join(LEGACY_STATE_PATH), serde_json::to_vec(&legacy).unwrap())
+            .unwrap();
+        let mut state = SharedState::new(&location);
+        assert_eq!(state.load().await.unwrap().unwrap().max_event_ms, Some(5));
+        let newer = Checkpoint { max_event_ms: Some(6), ..Checkpoint::default() };
+        assert_eq!(state.commit(&newer).await.unwrap(), Commit::Committed);
+        let stored = std::fs::read(dir.path().join(STATE_PATH)).unwrap();
+        let json = zstd::decode_all(stored.as_slice()).unwrap();
+        assert_eq!(serde_json::from_slice::<Checkpoint>(&json).unwrap().max_event_ms, Some(6));
+        // The compressed state wins over the old file from then on.
+        assert_eq!(
+            SharedState::new(&location).load().await.unwrap().unwrap().max_event_ms,
+            Some(6)
+        );
     }
 }

@@ -614,7 +614,7 @@ async fn open_dedup_periods_survive_a_restart() {
     for batch in batches(&events[..2], 100) {
         alerts.extend(before.process(&batch).unwrap());
     }
-    let checkpoint = serde_json::to_string(&before.checkpoint()).unwrap();
+    let checkpoint = serde_json::to_string(&before.checkpoint(&[])).unwrap();
     drop(before);
     let mut after = new_processor().await;
     after.restore(serde_json::from_str(&checkpoint).unwrap());

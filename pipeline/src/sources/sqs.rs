@@ -35,7 +35,7 @@ use super::objects::ObjectSource;
 use crate::alert::{Alert, PendingAlert};
 use crate::error::{PipelineError, Result};
 use crate::internal_events::{Counters, InternalEvent};
-use crate::process::{Checkpoint, Processor};
+use crate::process::Processor;
 use crate::run::{Ingestion, RunConfig, restore_or_seed, send_all, start_sources};
 use crate::sinks::AlertSink;
 use crate::state::{Commit, SharedState};
@@ -240,10 +240,9 @@ impl<'a> Worker<'a> {
                 committed_at_ms: now,
                 alert: alert.clone(),
             }));
-            let checkpoint = Checkpoint { outbox: kept, ..self.processor.checkpoint() };
-            match self.state.commit(&checkpoint).await? {
+            match self.state.commit(&self.processor.checkpoint(&kept)).await? {
                 Commit::Committed => {
-                    self.outbox = checkpoint.outbox;
+                    self.outbox = kept;
                     self.handed_off.clear();
                     for pending in &taken {
                         tracing::warn!(
