@@ -72,7 +72,7 @@ impl Default for LakeWriterConfig {
             // the next fills, these keep a run under 300 MB of memory on any input
             // (benches/large-file.sh, benches/end-to-end.sh).
             target_file_bytes: 16 * 1024 * 1024,
-            max_buffer_bytes: 64 * 1024 * 1024,
+            max_buffer_bytes: 32 * 1024 * 1024,
             row_group_rows: 64 * 1024,
             zstd_level: 3,
             group_sources: true,
