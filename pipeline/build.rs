@@ -1,4 +1,4 @@
-//! Embeds the rule pack (`sql-rules/**/*.sql` detections, `**/*.toml` correlations) into the binary, so `trailhound run` works
+//! Links the binary at a fixed address, and embeds the rule pack (`sql-rules/**/*.sql` detections, `**/*.toml` correlations) into the binary, so `trailhound run` works
 //! without `--rules`.
 
 use std::path::{Path, PathBuf};
@@ -20,6 +20,12 @@ fn collect(dir: &Path, found: &mut Vec<PathBuf>) {
 }
 
 fn main() {
+    // The binary is linked at a fixed address: as a position-independent executable, the
+    // dynamic loader applied 280,000 relocations and copied their pages at every start,
+    // most of what a short `trailhound hunt` cost (benches/hunt-vs-duckdb.sh).
+    if std::env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("linux") {
+        println!("cargo:rustc-link-arg-bins=-no-pie");
+    }
     // Read at run time: a build script compiled for one checkout may be re-run for another
     // that shares the cargo target folder.
     let manifest = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
