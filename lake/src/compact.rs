@@ -34,9 +34,9 @@ use datafusion::datasource::listing::{
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use futures::{StreamExt, TryStreamExt};
+use object_store::ObjectStoreExt;
 use object_store::buffered::BufWriter;
 use object_store::path::Path;
-use object_store::{ObjectStoreExt, PutPayload};
 use parquet::arrow::AsyncArrowWriter;
 use serde::{Deserialize, Serialize};
 
@@ -133,12 +133,7 @@ impl Compaction {
                 journal.output.rsplit('/').next().unwrap_or_default().replace(".parquet", "");
             let path =
                 self.location.path(&format!("{COMPACTION_DIR}/{}/{name}.json", journal.table));
-            let body = serde_json::to_vec_pretty(&journal).expect("journals serialise");
-            self.location
-                .store()
-                .put(&path, PutPayload::from(body))
-                .await
-                .map_err(|source| LakeError::ObjectStore { path: path.to_string(), source })?;
+            self.location.put_json(&path, &journal).await?;
             self.finish(&path, &journal, &mut stats).await?;
             stats.merges += 1;
         }
@@ -249,12 +244,7 @@ impl Compaction {
         entry.files.push(journal.output.clone());
         entry.files.sort();
         entry.files.dedup();
-        let body = serde_json::to_vec_pretty(&entry).expect("ledger entries serialise");
-        self.location
-            .store()
-            .put(&path, PutPayload::from(body))
-            .await
-            .map_err(|source| LakeError::ObjectStore { path: path.to_string(), source })?;
+        self.location.put_json(&path, &entry).await?;
         Ok(true)
     }
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use object_store::aws::AmazonS3Builder;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path;
-use object_store::{ObjectMeta, ObjectStore};
+use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt, PutPayload};
 use url::Url;
 
 use crate::error::{LakeError, Result};
@@ -138,6 +138,17 @@ impl LakeLocation {
             .split('/')
             .filter(|part| !part.is_empty())
             .fold(self.root.clone(), |path, part| path.clone().join(part))
+    }
+
+    /// Writes `value` as indented JSON at `path` (the lake's journals and ledger entries),
+    /// replacing what is there.
+    pub async fn put_json(&self, path: &Path, value: &impl serde::Serialize) -> Result<()> {
+        let body = serde_json::to_vec_pretty(value).expect("lake documents serialise");
+        self.store
+            .put(path, PutPayload::from(body))
+            .await
+            .map_err(|source| LakeError::ObjectStore { path: path.to_string(), source })?;
+        Ok(())
     }
 
     /// Every object below `relative` (slash-separated, below the lake root).

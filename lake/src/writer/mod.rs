@@ -27,26 +27,25 @@
 //!   [`LakeWriterConfig::group_sources`] off, so every file holds one source's rows and is
 //!   named by them: the same source written twice is the same file.
 
+mod files;
+mod recovery;
+
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
 use arrow::array::{AsArray, RecordBatch, UInt32Array};
-use arrow::compute::{
-    SortColumn, concat, interleave_record_batch, lexsort_to_indices, take_record_batch,
-};
-use arrow::datatypes::{Int64Type, SchemaRef, TimestampMillisecondType};
+use arrow::compute::take_record_batch;
+use arrow::datatypes::{SchemaRef, TimestampMillisecondType};
 use chrono::{DateTime, Datelike};
-use object_store::buffered::BufWriter;
 use object_store::{ObjectStoreExt, PutMode, PutPayload};
-use parquet::arrow::AsyncArrowWriter;
-use parquet::basic::{Compression, ZstdLevel};
-use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use serde::{Deserialize, Serialize};
 use tokio::task::JoinHandle;
-use xxhash_rust::xxh3::Xxh3;
 
+pub(crate) use self::files::parquet_properties;
+use self::files::{GroupWrite, SortedFile};
+pub use self::recovery::{Recovery, recover};
 use crate::error::{LakeError, Result};
-use crate::location::{EVENTS_TABLE_DIR, LEDGER_DIR, LakeLocation};
-use crate::schema::{EVENT_TS, SOURCE_RECORD, SOURCE_URI, cloudtrail_schema};
+use crate::location::{LEDGER_DIR, LakeLocation};
+use crate::schema::{EVENT_TS, cloudtrail_schema};
 
 /// Settings of a [`LakeWriter`].
 #[derive(Debug, Clone)]
@@ -166,7 +165,7 @@ pub struct WriteStats {
 }
 
 impl WriteStats {
-    fn add(&mut self, other: &WriteStats) {
+    pub(super) fn add(&mut self, other: &WriteStats) {
         self.files += other.files;
         self.rows += other.rows;
         self.bytes += other.bytes;
@@ -181,21 +180,8 @@ struct PartitionBuffer {
     bytes: usize,
 }
 
-/// The journal of a group write: what a crash between the files and the ledger entries
-/// leaves to be finished or undone.
-#[derive(Debug, Serialize, Deserialize)]
-struct GroupJournal {
-    /// The group's files (relative to the lake root), written after this journal.
-    files: Vec<String>,
-    /// The ledger entries to write once every file is durable.
-    entries: Vec<LedgerEntry>,
-}
-
-/// Where group journals live.
-const JOURNAL_DIR: &str = "_ledger/journal";
-
 #[derive(Default)]
-struct SourceProgress {
+pub(super) struct SourceProgress {
     source_uri: String,
     rows: u64,
     /// Partitions still holding unflushed rows of this source.
@@ -464,17 +450,11 @@ impl LakeWriter {
         if self.sources.get(&source_id).is_some_and(|progress| progress.ended) {
             self.ended_bytes = self.ended_bytes.saturating_sub(buffer.bytes);
         }
-        let order = sorted_order(&self.schema, &buffer.batches)?;
-        let relative = format!(
-            "{EVENTS_TABLE_DIR}/{}/part-{}.parquet",
-            partition.folder(),
-            content_name(&buffer.batches, &order)
-        );
+        let file = SortedFile::new(&self.schema, partition, buffer.batches)?;
         if let Some(progress) = self.sources.get_mut(&source_id) {
             progress.pending.remove(&partition);
-            progress.files.push(relative.clone());
+            progress.files.push(file.relative.clone());
         }
-        let file = SortedFile { relative, batches: buffer.batches, order };
         let (location, schema, config) =
             (self.location.clone(), self.schema.clone(), self.config.clone());
         let write = async move { file.write(&location, &schema, &config).await };
@@ -537,120 +517,16 @@ impl LakeWriter {
 }
 
 /// The ledger entry of a source whose rows are all written.
-fn ledger_entry(source_id: String, progress: SourceProgress) -> LedgerEntry {
+pub(super) fn ledger_entry(source_id: String, progress: SourceProgress) -> LedgerEntry {
     let mut files = progress.files;
     files.sort();
     files.dedup();
     LedgerEntry { source_id, source_uri: progress.source_uri, rows: progress.rows, files }
 }
 
-/// The rows of several ended sources, written as one file per partition under a journal,
-/// then the sources' ledger entries.
-struct GroupWrite {
-    location: LakeLocation,
-    schema: SchemaRef,
-    config: LakeWriterConfig,
-    by_partition: BTreeMap<Partition, Vec<RecordBatch>>,
-    /// The sources, with the files already written for them.
-    sources: Vec<(String, SourceProgress)>,
-}
-
-impl GroupWrite {
-    async fn run(self) -> Result<WriteStats> {
-        // Name every file first: the journal lists them before any is written.
-        let mut files = Vec::new();
-        for (partition, batches) in self.by_partition {
-            let order = sorted_order(&self.schema, &batches)?;
-            let relative = format!(
-                "{EVENTS_TABLE_DIR}/{}/part-{}.parquet",
-                partition.folder(),
-                content_name(&batches, &order)
-            );
-            files.push(SortedFile { relative, batches, order });
-        }
-        let names: Vec<String> = files.iter().map(|file| file.relative.clone()).collect();
-        let group_size = self.sources.len();
-        let entries: Vec<LedgerEntry> = self
-            .sources
-            .into_iter()
-            .map(|(source_id, mut progress)| {
-                progress.files.extend(names.iter().cloned());
-                ledger_entry(source_id, progress)
-            })
-            .collect();
-        let journal = GroupJournal { files: names, entries };
-        let mut hasher = Xxh3::new();
-        for file in &journal.files {
-            hasher.update(file.as_bytes());
-        }
-        let journal_path =
-            self.location.path(&format!("{JOURNAL_DIR}/{:032x}.json", hasher.digest128()));
-        let body = serde_json::to_vec_pretty(&journal).expect("journals serialise");
-        self.location
-            .store()
-            .put(&journal_path, PutPayload::from(body))
-            .await
-            .map_err(|source| LakeError::ObjectStore { path: journal_path.to_string(), source })?;
-        let mut stats = WriteStats::default();
-        for file in files {
-            stats.add(&file.write(&self.location, &self.schema, &self.config).await?);
-        }
-        tracing::debug!(
-            files = stats.files,
-            rows = stats.rows,
-            sources = group_size,
-            "lake group written"
-        );
-        for entry in &journal.entries {
-            put_ledger_entry(&self.location, entry).await?;
-            stats.sources_committed += 1;
-        }
-        match self.location.store().delete(&journal_path).await {
-            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(stats),
-            Err(source) => Err(LakeError::ObjectStore { path: journal_path.to_string(), source }),
-        }
-    }
-}
-
-/// Rows to be written as one lake file, in `order`.
-struct SortedFile {
-    /// The file's path relative to the lake root.
-    relative: String,
-    batches: Vec<RecordBatch>,
-    order: Vec<(usize, usize)>,
-}
-
-impl SortedFile {
-    /// Writes the rows a row group at a time, so a file never holds a second sorted copy of
-    /// all its rows.
-    async fn write(
-        self,
-        location: &LakeLocation,
-        schema: &SchemaRef,
-        config: &LakeWriterConfig,
-    ) -> Result<WriteStats> {
-        let path = location.path(&self.relative);
-        let parquet_error = |source| LakeError::Parquet { path: path.to_string(), source };
-        let properties = parquet_properties(config.zstd_level, config.row_group_rows, &path)?;
-        let object = BufWriter::new(location.store().clone(), path.clone());
-        let mut writer = AsyncArrowWriter::try_new(object, schema.clone(), Some(properties))
-            .map_err(parquet_error)?;
-        let sources: Vec<&RecordBatch> = self.batches.iter().collect();
-        for chunk in self.order.chunks(WRITE_CHUNK_ROWS) {
-            let rows = interleave_record_batch(&sources, chunk)
-                .map_err(|source| LakeError::Arrow { context: "gathering sorted rows", source })?;
-            writer.write(&rows).await.map_err(parquet_error)?;
-        }
-        let metadata = writer.finish().await.map_err(parquet_error)?;
-        let bytes = metadata.row_groups().iter().map(|group| group.compressed_size() as u64).sum();
-        tracing::debug!(file = %self.relative, rows = self.order.len(), bytes, "lake file written");
-        Ok(WriteStats { files: 1, rows: self.order.len() as u64, bytes, sources_committed: 0 })
-    }
-}
-
 /// Writes a ledger entry create-only: if another writer committed the same source first, its
 /// entry stands.
-async fn put_ledger_entry(location: &LakeLocation, entry: &LedgerEntry) -> Result<()> {
+pub(super) async fn put_ledger_entry(location: &LakeLocation, entry: &LedgerEntry) -> Result<()> {
     let path = location.path(&format!("{LEDGER_DIR}/{}.json", entry.source_id));
     let body = serde_json::to_vec_pretty(entry).expect("ledger entries serialise");
     match location.store().put_opts(&path, PutPayload::from(body), PutMode::Create.into()).await {
@@ -659,149 +535,8 @@ async fn put_ledger_entry(location: &LakeLocation, entry: &LedgerEntry) -> Resul
     }
 }
 
-/// What [`recover`] did.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct Recovery {
-    /// Group writes finished: their missing ledger entries written.
-    pub completed: u64,
-    /// Group writes undone: their files deleted, their sources to be read again.
-    pub undone: u64,
-}
-
-/// Finishes or undoes the group writes a crash interrupted: journals older than `grace`
-/// (a live writer's journal is younger: give it time to finish). With every file of the
-/// group present, the missing ledger entries are written; otherwise no entry was written
-/// yet, and the files that exist are deleted so the sources are read again.
-pub async fn recover(location: &LakeLocation, grace: std::time::Duration) -> Result<Recovery> {
-    let store = location.store();
-    let journals = location.list(JOURNAL_DIR).await?;
-    let cutoff = chrono::Utc::now() - chrono::Duration::from_std(grace).unwrap_or_default();
-    let mut recovery = Recovery::default();
-    for meta in journals.into_iter().filter(|meta| meta.last_modified <= cutoff) {
-        let object_error =
-            |source| LakeError::ObjectStore { path: meta.location.to_string(), source };
-        let bytes = store
-            .get(&meta.location)
-            .await
-            .map_err(object_error)?
-            .bytes()
-            .await
-            .map_err(object_error)?;
-        let journal: GroupJournal = serde_json::from_slice(&bytes)
-            .map_err(|source| LakeError::Json { path: meta.location.to_string(), source })?;
-        let mut present = Vec::new();
-        for file in &journal.files {
-            let path = location.path(file);
-            match store.head(&path).await {
-                Ok(_) => present.push(path),
-                Err(object_store::Error::NotFound { .. }) => {}
-                Err(source) => {
-                    return Err(LakeError::ObjectStore { path: path.to_string(), source });
-                }
-            }
-        }
-        if present.len() == journal.files.len() {
-            for entry in &journal.entries {
-                put_ledger_entry(location, entry).await?;
-            }
-            recovery.completed += 1;
-        } else {
-            for path in present {
-                match store.delete(&path).await {
-                    Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
-                    Err(source) => {
-                        return Err(LakeError::ObjectStore { path: path.to_string(), source });
-                    }
-                }
-            }
-            recovery.undone += 1;
-        }
-        match store.delete(&meta.location).await {
-            Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
-            Err(source) => return Err(object_error(source)),
-        }
-        tracing::warn!(journal = %meta.location, files = journal.files.len(), "interrupted lake write recovered");
-    }
-    Ok(recovery)
-}
-
-/// The Parquet settings of every lake file: zstd, page statistics (so queries prune by
-/// event time within a file) and bounded row groups.
-pub(crate) fn parquet_properties(
-    zstd_level: i32,
-    row_group_rows: usize,
-    path: &object_store::path::Path,
-) -> Result<WriterProperties> {
-    let level = ZstdLevel::try_new(zstd_level)
-        .map_err(|source| LakeError::Parquet { path: path.to_string(), source })?;
-    Ok(WriterProperties::builder()
-        .set_compression(Compression::ZSTD(level))
-        .set_statistics_enabled(EnabledStatistics::Page)
-        .set_max_row_group_row_count(Some(row_group_rows))
-        // Every column (over a hundred leaves) buffers a data and a dictionary page before
-        // compressing: at the 1 MiB defaults that alone is hundreds of MB.
-        .set_data_page_size_limit(PAGE_BYTES)
-        .set_dictionary_page_size_limit(PAGE_BYTES)
-        .build())
-}
-
-/// Data and dictionary page size limit of the lake's Parquet files.
-const PAGE_BYTES: usize = 128 * 1024;
-
-/// Rows gathered at once when writing a sorted file.
-const WRITE_CHUNK_ROWS: usize = 16 * 1024;
-
-/// The rows of `batches` as (batch, row) pairs sorted by event time, then source and position,
-/// so the file content does not depend on arrival order. Only the sort keys are copied.
-fn sorted_order(schema: &SchemaRef, batches: &[RecordBatch]) -> Result<Vec<(usize, usize)>> {
-    let arrow_error =
-        |source| LakeError::Arrow { context: "sorting a partition by event time", source };
-    let keys: Vec<SortColumn> = [EVENT_TS, SOURCE_URI, SOURCE_RECORD]
-        .iter()
-        .map(|name| {
-            let index = schema.index_of(name).expect("lake schema");
-            let columns: Vec<&dyn arrow::array::Array> =
-                batches.iter().map(|batch| batch.column(index).as_ref()).collect();
-            Ok(SortColumn { values: concat(&columns).map_err(arrow_error)?, options: None })
-        })
-        .collect::<Result<_>>()?;
-    let sorted = lexsort_to_indices(&keys, None).map_err(arrow_error)?;
-    let mut position = Vec::with_capacity(sorted.len());
-    for (batch_index, batch) in batches.iter().enumerate() {
-        position.extend((0..batch.num_rows()).map(|row| (batch_index, row)));
-    }
-    Ok(sorted.values().iter().map(|&index| position[index as usize]).collect())
-}
-
-/// A file name derived from the identities (source and position) of the rows in `order`,
-/// hex xxh3-128.
-fn content_name(batches: &[RecordBatch], order: &[(usize, usize)]) -> String {
-    let columns: Vec<_> = batches
-        .iter()
-        .map(|batch| {
-            (
-                batch.column_by_name(SOURCE_URI).expect("lake schema").as_string::<i32>(),
-                batch
-                    .column_by_name(SOURCE_RECORD)
-                    .expect("lake schema")
-                    .as_primitive::<Int64Type>(),
-            )
-        })
-        .collect();
-    let mut hasher = Xxh3::new();
-    for &(batch, row) in order {
-        let (uris, records) = &columns[batch];
-        hasher.update(uris.value(row).as_bytes());
-        hasher.update(&[0]);
-        hasher.update(&records.value(row).to_le_bytes());
-    }
-    format!("{:032x}", hasher.digest128())
-}
-
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
     use super::*;
 
     #[test]
@@ -816,28 +551,5 @@ mod tests {
             Some(partition)
         );
         assert_eq!(Partition::from_path("cloudtrail/dt=2025-03-09/hour=24/x.parquet"), None);
-    }
-
-    #[test]
-    fn content_names_identify_the_rows() {
-        use arrow::array::{Int64Array, StringArray};
-        let schema = Arc::new(arrow::datatypes::Schema::new(vec![
-            arrow::datatypes::Field::new(SOURCE_URI, arrow::datatypes::DataType::Utf8, false),
-            arrow::datatypes::Field::new(SOURCE_RECORD, arrow::datatypes::DataType::Int64, false),
-        ]));
-        let batch = |uris: Vec<&str>, records: Vec<i64>| {
-            RecordBatch::try_new(
-                schema.clone(),
-                vec![Arc::new(StringArray::from(uris)), Arc::new(Int64Array::from(records))],
-            )
-            .unwrap()
-        };
-        let in_order = [(0, 0), (0, 1)];
-        let one_batch = [batch(vec!["a", "b"], vec![1, 2])];
-        let split = [batch(vec!["b"], vec![2]), batch(vec!["a"], vec![1])];
-        let other = [batch(vec!["a", "b"], vec![1, 3])];
-        // The same rows in the same order name the same file, however they were batched.
-        assert_eq!(content_name(&one_batch, &in_order), content_name(&split, &[(1, 0), (0, 0)]));
-        assert_ne!(content_name(&one_batch, &in_order), content_name(&other, &in_order));
     }
 }

@@ -1,0 +1,234 @@
+//! Lake files: one partition's rows sorted by event time, named by the rows they hold and
+//! written as zstd Parquet, alone or (the rows of several sources) under a group journal.
+
+use std::collections::BTreeMap;
+
+use arrow::array::{AsArray, RecordBatch};
+use arrow::compute::{SortColumn, concat, interleave_record_batch, lexsort_to_indices};
+use arrow::datatypes::{Int64Type, SchemaRef};
+use object_store::ObjectStoreExt;
+use object_store::buffered::BufWriter;
+use parquet::arrow::AsyncArrowWriter;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use xxhash_rust::xxh3::Xxh3;
+
+use super::recovery::{GroupJournal, JOURNAL_DIR};
+use super::{
+    LakeWriterConfig, LedgerEntry, Partition, SourceProgress, WriteStats, ledger_entry,
+    put_ledger_entry,
+};
+use crate::error::{LakeError, Result};
+use crate::location::{EVENTS_TABLE_DIR, LakeLocation};
+use crate::schema::{EVENT_TS, SOURCE_RECORD, SOURCE_URI};
+
+/// The rows of several ended sources, written as one file per partition under a journal,
+/// then the sources' ledger entries.
+pub(super) struct GroupWrite {
+    pub(super) location: LakeLocation,
+    pub(super) schema: SchemaRef,
+    pub(super) config: LakeWriterConfig,
+    pub(super) by_partition: BTreeMap<Partition, Vec<RecordBatch>>,
+    /// The sources, with the files already written for them.
+    pub(super) sources: Vec<(String, SourceProgress)>,
+}
+
+impl GroupWrite {
+    pub(super) async fn run(self) -> Result<WriteStats> {
+        // Name every file first: the journal lists them before any is written.
+        let mut files = Vec::new();
+        for (partition, batches) in self.by_partition {
+            files.push(SortedFile::new(&self.schema, partition, batches)?);
+        }
+        let names: Vec<String> = files.iter().map(|file| file.relative.clone()).collect();
+        let group_size = self.sources.len();
+        let entries: Vec<LedgerEntry> = self
+            .sources
+            .into_iter()
+            .map(|(source_id, mut progress)| {
+                progress.files.extend(names.iter().cloned());
+                ledger_entry(source_id, progress)
+            })
+            .collect();
+        let journal = GroupJournal { files: names, entries };
+        let mut hasher = Xxh3::new();
+        for file in &journal.files {
+            hasher.update(file.as_bytes());
+        }
+        let journal_path =
+            self.location.path(&format!("{JOURNAL_DIR}/{:032x}.json", hasher.digest128()));
+        self.location.put_json(&journal_path, &journal).await?;
+        let mut stats = WriteStats::default();
+        for file in files {
+            stats.add(&file.write(&self.location, &self.schema, &self.config).await?);
+        }
+        tracing::debug!(
+            files = stats.files,
+            rows = stats.rows,
+            sources = group_size,
+            "lake group written"
+        );
+        for entry in &journal.entries {
+            put_ledger_entry(&self.location, entry).await?;
+            stats.sources_committed += 1;
+        }
+        match self.location.store().delete(&journal_path).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(stats),
+            Err(source) => Err(LakeError::ObjectStore { path: journal_path.to_string(), source }),
+        }
+    }
+}
+
+/// Rows to be written as one lake file, in `order`.
+pub(super) struct SortedFile {
+    /// The file's path relative to the lake root.
+    pub(super) relative: String,
+    batches: Vec<RecordBatch>,
+    order: Vec<(usize, usize)>,
+}
+
+impl SortedFile {
+    /// The rows of `batches` (all in `partition`) in lake order, named by the rows they hold.
+    pub(super) fn new(
+        schema: &SchemaRef,
+        partition: Partition,
+        batches: Vec<RecordBatch>,
+    ) -> Result<Self> {
+        let order = sorted_order(schema, &batches)?;
+        let relative = format!(
+            "{EVENTS_TABLE_DIR}/{}/part-{}.parquet",
+            partition.folder(),
+            content_name(&batches, &order)
+        );
+        Ok(Self { relative, batches, order })
+    }
+
+    /// Writes the rows a row group at a time, so a file never holds a second sorted copy of
+    /// all its rows.
+    pub(super) async fn write(
+        self,
+        location: &LakeLocation,
+        schema: &SchemaRef,
+        config: &LakeWriterConfig,
+    ) -> Result<WriteStats> {
+        let path = location.path(&self.relative);
+        let parquet_error = |source| LakeError::Parquet { path: path.to_string(), source };
+        let properties = parquet_properties(config.zstd_level, config.row_group_rows, &path)?;
+        let object = BufWriter::new(location.store().clone(), path.clone());
+        let mut writer = AsyncArrowWriter::try_new(object, schema.clone(), Some(properties))
+            .map_err(parquet_error)?;
+        let sources: Vec<&RecordBatch> = self.batches.iter().collect();
+        for chunk in self.order.chunks(WRITE_CHUNK_ROWS) {
+            let rows = interleave_record_batch(&sources, chunk)
+                .map_err(|source| LakeError::Arrow { context: "gathering sorted rows", source })?;
+            writer.write(&rows).await.map_err(parquet_error)?;
+        }
+        let metadata = writer.finish().await.map_err(parquet_error)?;
+        let bytes = metadata.row_groups().iter().map(|group| group.compressed_size() as u64).sum();
+        tracing::debug!(file = %self.relative, rows = self.order.len(), bytes, "lake file written");
+        Ok(WriteStats { files: 1, rows: self.order.len() as u64, bytes, sources_committed: 0 })
+    }
+}
+
+/// The Parquet settings of every lake file: zstd, page statistics (so queries prune by
+/// event time within a file) and bounded row groups.
+pub(crate) fn parquet_properties(
+    zstd_level: i32,
+    row_group_rows: usize,
+    path: &object_store::path::Path,
+) -> Result<WriterProperties> {
+    let level = ZstdLevel::try_new(zstd_level)
+        .map_err(|source| LakeError::Parquet { path: path.to_string(), source })?;
+    Ok(WriterProperties::builder()
+        .set_compression(Compression::ZSTD(level))
+        .set_statistics_enabled(EnabledStatistics::Page)
+        .set_max_row_group_row_count(Some(row_group_rows))
+        // Every column (over a hundred leaves) buffers a data and a dictionary page before
+        // compressing: at the 1 MiB defaults that alone is hundreds of MB.
+        .set_data_page_size_limit(PAGE_BYTES)
+        .set_dictionary_page_size_limit(PAGE_BYTES)
+        .build())
+}
+
+/// Data and dictionary page size limit of the lake's Parquet files.
+const PAGE_BYTES: usize = 128 * 1024;
+
+/// Rows gathered at once when writing a sorted file.
+const WRITE_CHUNK_ROWS: usize = 16 * 1024;
+
+/// The rows of `batches` as (batch, row) pairs sorted by event time, then source and position,
+/// so the file content does not depend on arrival order. Only the sort keys are copied.
+fn sorted_order(schema: &SchemaRef, batches: &[RecordBatch]) -> Result<Vec<(usize, usize)>> {
+    let arrow_error =
+        |source| LakeError::Arrow { context: "sorting a partition by event time", source };
+    let keys: Vec<SortColumn> = [EVENT_TS, SOURCE_URI, SOURCE_RECORD]
+        .iter()
+        .map(|name| {
+            let index = schema.index_of(name).expect("lake schema");
+            let columns: Vec<&dyn arrow::array::Array> =
+                batches.iter().map(|batch| batch.column(index).as_ref()).collect();
+            Ok(SortColumn { values: concat(&columns).map_err(arrow_error)?, options: None })
+        })
+        .collect::<Result<_>>()?;
+    let sorted = lexsort_to_indices(&keys, None).map_err(arrow_error)?;
+    let mut position = Vec::with_capacity(sorted.len());
+    for (batch_index, batch) in batches.iter().enumerate() {
+        position.extend((0..batch.num_rows()).map(|row| (batch_index, row)));
+    }
+    Ok(sorted.values().iter().map(|&index| position[index as usize]).collect())
+}
+
+/// A file name derived from the identities (source and position) of the rows in `order`,
+/// hex xxh3-128.
+fn content_name(batches: &[RecordBatch], order: &[(usize, usize)]) -> String {
+    let columns: Vec<_> = batches
+        .iter()
+        .map(|batch| {
+            (
+                batch.column_by_name(SOURCE_URI).expect("lake schema").as_string::<i32>(),
+                batch
+                    .column_by_name(SOURCE_RECORD)
+                    .expect("lake schema")
+                    .as_primitive::<Int64Type>(),
+            )
+        })
+        .collect();
+    let mut hasher = Xxh3::new();
+    for &(batch, row) in order {
+        let (uris, records) = &columns[batch];
+        hasher.update(uris.value(row).as_bytes());
+        hasher.update(&[0]);
+        hasher.update(&records.value(row).to_le_bytes());
+    }
+    format!("{:032x}", hasher.digest128())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+
+    #[test]
+    fn content_names_identify_the_rows() {
+        use arrow::array::{Int64Array, StringArray};
+        let schema = Arc::new(arrow::datatypes::Schema::new(vec![
+            arrow::datatypes::Field::new(SOURCE_URI, arrow::datatypes::DataType::Utf8, false),
+            arrow::datatypes::Field::new(SOURCE_RECORD, arrow::datatypes::DataType::Int64, false),
+        ]));
+        let batch = |uris: Vec<&str>, records: Vec<i64>| {
+            RecordBatch::try_new(
+                schema.clone(),
+                vec![Arc::new(StringArray::from(uris)), Arc::new(Int64Array::from(records))],
+            )
+            .unwrap()
+        };
+        let in_order = [(0, 0), (0, 1)];
+        let one_batch = [batch(vec!["a", "b"], vec![1, 2])];
+        let split = [batch(vec!["b"], vec![2]), batch(vec!["a"], vec![1])];
+        let other = [batch(vec!["a", "b"], vec![1, 3])];
+        // The same rows in the same order name the same file, however they were batched.
+        assert_eq!(content_name(&one_batch, &in_order), content_name(&split, &[(1, 0), (0, 0)]));
+        assert_ne!(content_name(&one_batch, &in_order), content_name(&other, &in_order));
+    }
+}
