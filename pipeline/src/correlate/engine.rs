@@ -331,31 +331,22 @@ impl CorrelationEngine {
                         .and_then(|tuple| history.get(tuple))
                         .is_some_and(|last| *last >= times[row] - span)
                 });
-                if known {
+                let (event_id, context, records) = if known {
                     // A tuple seen within the history only refreshes it: rendering its record
                     // (most signals of a `new_terms` rule) would be wasted.
-                    let event_id = event_id_of(&renderer, row);
-                    signals.push(Signal {
-                        time: times[row],
-                        event_id: event_id.clone(),
-                        source: position,
-                        group,
-                        value,
-                        context: EventContext::default(),
-                        event_ids: vec![event_id],
-                        records: Vec::new(),
-                    });
-                    continue;
-                }
-                let slot = &mut rendered[row];
-                if slot.is_none() {
-                    let (event_id, context) = identity_of(&renderer, row);
-                    *slot = Some((event_id, context, renderer.json_text(row)));
-                }
-                // The last correlation to use a row takes its rendering.
-                let (event_id, context, record) =
-                    if target == last_target { slot.take() } else { slot.clone() }
-                        .expect("rendered above");
+                    (event_id_of(&renderer, row), EventContext::default(), Vec::new())
+                } else {
+                    let slot = &mut rendered[row];
+                    if slot.is_none() {
+                        let (event_id, context) = identity_of(&renderer, row);
+                        *slot = Some((event_id, context, renderer.json_text(row)));
+                    }
+                    // The last correlation to use a row takes its rendering.
+                    let (event_id, context, record) =
+                        if target == last_target { slot.take() } else { slot.clone() }
+                            .expect("rendered above");
+                    (event_id, context, vec![record])
+                };
                 signals.push(Signal {
                     time: times[row],
                     event_id: event_id.clone(),
@@ -364,7 +355,7 @@ impl CorrelationEngine {
                     value,
                     context,
                     event_ids: vec![event_id],
-                    records: vec![record],
+                    records,
                 });
             }
             let id = compiled.rule.meta.id.clone();
