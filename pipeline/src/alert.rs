@@ -27,6 +27,13 @@ pub struct Mitre {
     pub techniques: Vec<String>,
 }
 
+impl Mitre {
+    /// The tactics and techniques a rule declares.
+    pub fn of(meta: &crate::detect::rule::RuleMeta) -> Self {
+        Self { tactics: meta.tactics.clone(), techniques: meta.techniques.clone() }
+    }
+}
+
 /// An alert, as written to sinks (one JSON object per line).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Alert {
@@ -246,10 +253,7 @@ fn alert_of(hits: &[Hit]) -> Alert {
         rule_id: rule.meta.id.clone(),
         title: rule.meta.title.clone(),
         severity: rule.meta.severity,
-        mitre: Mitre {
-            tactics: rule.meta.tactics.clone(),
-            techniques: rule.meta.techniques.clone(),
-        },
+        mitre: Mitre::of(&rule.meta),
         dedup_key: first.dedup_key.clone(),
         event_ids: hits.iter().map(|hit| hit.event_id.clone()).collect(),
         first_event_time: format_millis(first.event_millis),

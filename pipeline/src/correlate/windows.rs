@@ -221,10 +221,7 @@ fn correlation_alert(rule: &CorrelationRule, members: &[Signal]) -> Alert {
         rule_id: rule.meta.id.clone(),
         title: rule.meta.title.clone(),
         severity: rule.meta.severity,
-        mitre: Mitre {
-            tactics: rule.meta.tactics.clone(),
-            techniques: rule.meta.techniques.clone(),
-        },
+        mitre: Mitre::of(&rule.meta),
         dedup_key: Some(group_key.replace('\u{1f}', ",")),
         event_ids: event_ids.clone(),
         first_event_time: format_millis(first.time),
