@@ -5,25 +5,15 @@
 use std::io::Write;
 use std::path::Path;
 
+mod common;
+
+use common::rules::list_users_processor;
 use lake::LakeLocation;
 use lake::quarantine::QuarantinedRecord;
-use pipeline::detect::{Rule, RulePack};
 use pipeline::exceptions::ExceptionSet;
 use pipeline::internal_events::Counters;
-use pipeline::process::{DEFAULT_LATENESS, Processor};
 use pipeline::run::{RunConfig, run_files};
 use pipeline::sinks::jsonl::JsonLinesSink;
-
-const RULE: &str = r#"/*
-id = "test.list_users"
-title = "ListUsers"
-severity = "info"
-description = "Every ListUsers call."
-tactics = ["TA0007"]
-techniques = ["T1087.004"]
-*/
-SELECT * FROM cloudtrail WHERE eventsource = 'iam.amazonaws.com' AND eventname = 'ListUsers'
-"#;
 
 fn record(event_id: &str, event_time: &str) -> String {
     format!(
@@ -63,10 +53,7 @@ async fn broken_inputs_are_reported_and_the_run_goes_on() {
 
     let lake_dir = tempfile::tempdir().unwrap();
     let location = LakeLocation::open(lake_dir.path().to_str().unwrap()).unwrap();
-    let rule = Rule::parse(Path::new("test.sql"), RULE).unwrap();
-    let pack = RulePack { detections: vec![rule], correlations: Vec::new() };
-    let mut processor =
-        Processor::for_pack(pack, ExceptionSet::empty(), DEFAULT_LATENESS).await.unwrap();
+    let mut processor = list_users_processor(ExceptionSet::empty()).await;
     let mut sink = JsonLinesSink::writer("test", Box::new(std::io::sink()));
     let counters = Counters::default();
     let config = RunConfig::for_inputs(vec![input.path().display().to_string()]);

@@ -5,24 +5,15 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
+mod common;
+
+use common::rules::list_users_processor;
 use lake::LakeLocation;
-use pipeline::detect::{Rule, RulePack};
 use pipeline::exceptions::ExceptionSet;
 use pipeline::internal_events::Counters;
-use pipeline::process::{DEFAULT_LATENESS, Processor, SuppressedMatch};
+use pipeline::process::SuppressedMatch;
 use pipeline::run::{RunConfig, SUPPRESSED_DIR, run_files};
 use pipeline::sinks::jsonl::JsonLinesSink;
-
-const RULE: &str = r#"/*
-id = "test.list_users"
-title = "ListUsers"
-severity = "info"
-description = "Every ListUsers call."
-tactics = ["TA0007"]
-techniques = ["T1087.004"]
-*/
-SELECT * FROM cloudtrail WHERE eventsource = 'iam.amazonaws.com' AND eventname = 'ListUsers'
-"#;
 
 const EXCEPTIONS: &str = r#"
 [[exception]]
@@ -53,11 +44,9 @@ async fn suppressed_matches_stay_with_their_source() {
     }
     let lake_dir = tempfile::tempdir().unwrap();
     let location = LakeLocation::open(lake_dir.path().to_str().unwrap()).unwrap();
-    let rule = Rule::parse(Path::new("test.sql"), RULE).unwrap();
-    let pack = RulePack { detections: vec![rule], correlations: Vec::new() };
     let exceptions =
         ExceptionSet::from_toml(Path::new("exceptions.toml"), EXCEPTIONS).await.unwrap();
-    let mut processor = Processor::for_pack(pack, exceptions, DEFAULT_LATENESS).await.unwrap();
+    let mut processor = list_users_processor(exceptions).await;
     let mut sink = JsonLinesSink::writer("test", Box::new(std::io::sink()));
     let counters = Counters::default();
     let config = RunConfig::for_inputs(vec![input.path().display().to_string()]);

@@ -6,6 +6,7 @@
 
 pub mod crashing;
 pub mod readback;
+pub mod rules;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
