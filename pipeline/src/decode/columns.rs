@@ -10,9 +10,8 @@ use arrow::array::{
 use arrow::buffer::OffsetBuffer;
 use arrow::datatypes::{Field, Fields};
 use lake::schema::{SchemaField, Shape, data_type, struct_fields};
-use serde_json::value::RawValue;
 
-use super::object::{JsonObject, json_string};
+use super::tape::{Kind, Value};
 
 /// Builds one column of a schema shape.
 pub enum ColumnBuilder {
@@ -46,30 +45,38 @@ pub struct StructColumn {
     fields: Fields,
     children: Vec<ColumnBuilder>,
     validity: NullBufferBuilder,
+    /// Which members the object being appended had (kept to spare an allocation per row).
+    filled: Vec<bool>,
 }
 
-/// Members of an object that have no typed column, as `"name": value` JSON fragments.
+/// Members of an object that have no typed column, written as a JSON object as they come.
 #[derive(Default)]
 pub struct Unmapped {
-    fragments: Vec<String>,
+    json: String,
 }
 
 impl Unmapped {
-    /// Keeps `name: raw` for the `unmapped` column.
-    pub fn keep(&mut self, name: &str, raw: &str) {
-        self.fragments.push(format!("{}:{raw}", json_string(name)));
+    /// Keeps the member `key: raw` (`key` as a JSON string literal) for the `unmapped` column.
+    pub fn keep(&mut self, key: &str, raw: &str) {
+        self.json.push(if self.json.is_empty() { '{' } else { ',' });
+        self.json.push_str(key);
+        self.json.push(':');
+        self.json.push_str(raw);
     }
 
-    /// Nests another object's unmapped members under `name`.
-    pub fn nest(&mut self, name: &str, inner: Unmapped) {
+    /// Nests another object's unmapped members under `key`.
+    pub fn nest(&mut self, key: &str, inner: Unmapped) {
         if let Some(object) = inner.into_json() {
-            self.keep(name, &object);
+            self.keep(key, &object);
         }
     }
 
     /// The members as a JSON object, or `None` when there are none.
-    pub fn into_json(self) -> Option<String> {
-        (!self.fragments.is_empty()).then(|| format!("{{{}}}", self.fragments.join(",")))
+    pub fn into_json(mut self) -> Option<String> {
+        (!self.json.is_empty()).then(|| {
+            self.json.push('}');
+            self.json
+        })
     }
 }
 
@@ -115,81 +122,65 @@ impl ColumnBuilder {
         }
     }
 
-    /// Appends a JSON value; what does not fit the shape goes to `unmapped` under `name`.
-    pub fn append(&mut self, name: &str, raw: &RawValue, unmapped: &mut Unmapped) {
-        let text = raw.get();
-        if text == "null" {
+    /// Appends a JSON value; what does not fit the shape goes to `unmapped` under `key` (a
+    /// JSON string literal).
+    pub fn append(&mut self, key: &str, value: Value<'_, '_>, unmapped: &mut Unmapped) {
+        let kind = value.kind();
+        if kind == Kind::Null {
             self.append_null();
             return;
         }
+        let text = value.raw();
         match self {
             Self::Text(builder, TextKind::Json) => builder.append_value(text),
-            Self::Text(builder, TextKind::Text) => match text.as_bytes()[0] {
-                b'"' => match serde_json::from_str::<std::borrow::Cow<str>>(text) {
-                    Ok(value) => builder.append_value(value),
-                    Err(_) => builder.append_value(text),
-                },
-                _ => builder.append_value(text),
+            // A string whose escapes are not valid UTF-16 keeps its JSON text.
+            Self::Text(builder, TextKind::Text) => match value.str() {
+                Some(string) => builder.append_value(string),
+                None => builder.append_value(text),
             },
-            Self::Struct(column) => match JsonObject::parse(raw) {
-                Some(object) => {
-                    let mut inner = Unmapped::default();
-                    column.append_object(&object, &mut inner);
-                    unmapped.nest(name, inner);
-                }
-                None => {
-                    column.append_null();
-                    unmapped.keep(name, text);
-                }
-            },
-            Self::StructList { offsets, validity, elements, .. } => {
-                match serde_json::from_str::<Vec<&RawValue>>(text) {
-                    Ok(items) => {
-                        let mut count = 0;
-                        let mut all_fit = true;
-                        for item in items {
-                            match JsonObject::parse(item) {
-                                Some(object) => {
-                                    let mut inner = Unmapped::default();
-                                    elements.append_object(&object, &mut inner);
-                                    all_fit &= inner.into_json().is_none();
-                                    count += 1;
-                                }
-                                None => all_fit = false,
-                            }
-                        }
-                        let last = *offsets.last().expect("offsets start with 0");
-                        offsets.push(last + count);
-                        validity.append_non_null();
-                        // A list with extra members or non-object elements is also kept whole.
-                        if !all_fit {
-                            unmapped.keep(name, text);
-                        }
+            Self::Struct(column) if kind == Kind::Object => {
+                let mut inner = Unmapped::default();
+                column.append_object(value, &mut inner);
+                unmapped.nest(key, inner);
+            }
+            Self::StructList { offsets, validity, elements, .. } if kind == Kind::Array => {
+                let mut count = 0;
+                let mut all_fit = true;
+                for item in value.elements() {
+                    if item.kind() == Kind::Object {
+                        let mut inner = Unmapped::default();
+                        elements.append_object(item, &mut inner);
+                        all_fit &= inner.into_json().is_none();
+                        count += 1;
+                    } else {
+                        all_fit = false;
                     }
-                    Err(_) => {
-                        self.append_null();
-                        unmapped.keep(name, text);
-                    }
+                }
+                let last = *offsets.last().expect("offsets start with 0");
+                offsets.push(last + count);
+                validity.append_non_null();
+                // A list with extra members or non-object elements is also kept whole.
+                if !all_fit {
+                    unmapped.keep(key, text);
                 }
             }
-            Self::Map(builder) => match JsonObject::parse(raw) {
-                Some(object) => {
-                    for (key, value) in object.members() {
-                        builder.keys().append_value(key);
-                        let value_text = value.get();
-                        match serde_json::from_str::<std::borrow::Cow<str>>(value_text) {
-                            Ok(text) => builder.values().append_value(text),
-                            Err(_) if value_text == "null" => builder.values().append_null(),
-                            Err(_) => builder.values().append_value(value_text),
+            Self::Map(builder) if kind == Kind::Object => {
+                for (name, entry) in value.members() {
+                    builder.keys().append_value(name.str().unwrap_or(name.raw().into()));
+                    match entry.kind() {
+                        Kind::Null => builder.values().append_null(),
+                        _ => {
+                            builder.values().append_value(entry.str().unwrap_or(entry.raw().into()))
                         }
                     }
-                    builder.append(true).expect("keys and values appended together");
                 }
-                None => {
-                    builder.append(false).expect("an empty entry");
-                    unmapped.keep(name, text);
-                }
-            },
+                builder.append(true).expect("keys and values appended together");
+            }
+            // A value of another kind than the column's: NULL here, kept whole in `unmapped`.
+            Self::Struct(_) | Self::StructList { .. } | Self::Map(_) => {
+                self.append_null();
+                unmapped.keep(key, text);
+            }
         }
     }
 
@@ -229,23 +220,26 @@ impl StructColumn {
             fields: struct_fields(members),
             children: members.iter().map(|member| ColumnBuilder::new(&member.shape)).collect(),
             validity: NullBufferBuilder::new(0),
+            filled: vec![false; members.len()],
         }
     }
 
     /// Appends an object: known members to their children, the rest to `unmapped`.
-    pub fn append_object(&mut self, object: &JsonObject<'_>, unmapped: &mut Unmapped) {
-        let mut filled = vec![false; self.members.len()];
+    pub fn append_object(&mut self, object: Value<'_, '_>, unmapped: &mut Unmapped) {
+        self.filled.fill(false);
         for (key, value) in object.members() {
-            match self.members.iter().position(|member| member.json_name == key) {
-                Some(index) if !filled[index] => {
-                    filled[index] = true;
-                    self.children[index].append(key, value, unmapped);
+            let name = key.str();
+            let key = key.canonical_string();
+            match self.members.iter().position(|member| Some(member.json_name) == name.as_deref()) {
+                Some(index) if !self.filled[index] => {
+                    self.filled[index] = true;
+                    self.children[index].append(&key, value, unmapped);
                 }
                 // Unknown members, and repeats of a known one, are kept rather than dropped.
-                _ => unmapped.keep(key, value.get()),
+                _ => unmapped.keep(&key, value.raw()),
             }
         }
-        for (child, was_filled) in self.children.iter_mut().zip(filled) {
+        for (child, was_filled) in self.children.iter_mut().zip(&self.filled) {
             if !was_filled {
                 child.append_null();
             }

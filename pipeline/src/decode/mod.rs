@@ -7,11 +7,12 @@
 //! counted reason.
 
 mod columns;
-mod object;
 mod scanner;
+mod tape;
 pub mod time;
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::io::Read;
 use std::sync::{Arc, LazyLock};
 
@@ -22,10 +23,8 @@ use lake::quarantine::QuarantinedRecord;
 use lake::schema::{CLOUDTRAIL_FIELDS, cloudtrail_schema};
 
 use self::columns::{ColumnBuilder, INITIAL_ROWS, Unmapped, text_builder};
-use self::object::JsonObject;
 use self::scanner::{Piece, Scanner};
-
-pub use self::object::json_string;
+use self::tape::{Kind, Node, Value};
 
 /// Settings of the decoder.
 #[derive(Debug, Clone)]
@@ -100,6 +99,7 @@ pub fn decode(
         next_index: 0,
         raw_budget: config.quarantine_raw_budget,
         saw_records: false,
+        tape_room: Vec::new(),
     };
     let mut scanner = Scanner::new(reader, config.max_record_bytes);
     loop {
@@ -112,7 +112,7 @@ pub fn decode(
                 break;
             }
         };
-        decoder.piece(&piece, scanner.piece_bytes());
+        decoder.piece(&piece, scanner.piece_bytes(), scanner.piece_tape());
         if decoder.report.skipped.is_some() {
             break;
         }
@@ -141,12 +141,15 @@ struct Decoder<'a> {
     next_index: u64,
     raw_budget: usize,
     saw_records: bool,
+    /// The last record's tape, kept for its room.
+    tape_room: Vec<Node>,
 }
 
 impl Decoder<'_> {
-    fn piece(&mut self, piece: &Piece, bytes: &[u8]) {
+    /// Takes a piece of input; `tape` is its parse when the scanner made one.
+    fn piece(&mut self, piece: &Piece, bytes: &[u8], tape: Option<&[Node]>) {
         match piece {
-            Piece::Value { offset, in_array } => self.value(*offset, *in_array, bytes),
+            Piece::Value { offset, in_array } => self.value(*offset, *in_array, bytes, tape),
             Piece::Damaged { offset, reason } => {
                 // A damaged stretch of a line-oriented file may still hold whole lines.
                 if bytes.contains(&b'\n') {
@@ -173,71 +176,86 @@ impl Decoder<'_> {
             let trimmed = line.trim_ascii();
             if !trimmed.is_empty() {
                 let start = line_offset + (line.len() - line.trim_ascii_start().len()) as u64;
-                match std::str::from_utf8(trimmed)
-                    .ok()
-                    .and_then(|text| JsonObject::from_text(text).ok())
-                {
-                    Some(_) => self.value(start, false, trimmed),
-                    None => self.quarantine(start, None, reason.to_string(), trimmed),
+                let is_object = std::str::from_utf8(trimmed).is_ok_and(|text| {
+                    tape::parse(text, &mut Vec::new())
+                        .is_ok_and(|value| value.kind() == Kind::Object)
+                });
+                match is_object {
+                    true => self.value(start, false, trimmed, None),
+                    false => self.quarantine(start, None, reason.to_string(), trimmed),
                 }
             }
             line_offset += line.len() as u64 + 1;
         }
     }
 
-    fn value(&mut self, offset: u64, in_array: bool, bytes: &[u8]) {
+    fn value(&mut self, offset: u64, in_array: bool, bytes: &[u8], parsed: Option<&[Node]>) {
         let Ok(text) = std::str::from_utf8(bytes) else {
             let index = self.take_index();
             self.quarantine(offset, Some(index), "record is not valid UTF-8".into(), bytes);
             return;
         };
-        let object = match JsonObject::from_text(text) {
-            Ok(object) => object,
-            Err(error) if !in_array && text.contains('\n') => {
-                let reason = format!("invalid JSON: {error}");
-                self.lines(offset, bytes, &reason);
-                return;
-            }
-            Err(error) => {
-                let index = self.take_index();
-                self.quarantine(offset, Some(index), format!("invalid JSON: {error}"), bytes);
+        let mut room = std::mem::take(&mut self.tape_room);
+        let parsed = match parsed {
+            Some(nodes) => Ok(Value::root(text, nodes)),
+            None => tape::parse(text, &mut room),
+        };
+        let root = match parsed {
+            Ok(root) if root.kind() == Kind::Object => root,
+            parsed => {
+                let reason = match parsed {
+                    Ok(_) => "invalid JSON: a record must be an object".to_string(),
+                    Err(error) => format!("invalid JSON: {error}"),
+                };
+                if !in_array && text.contains('\n') {
+                    self.lines(offset, bytes, &reason);
+                } else {
+                    let index = self.take_index();
+                    self.quarantine(offset, Some(index), reason, bytes);
+                }
                 return;
             }
         };
+        self.object(offset, in_array, root, bytes);
+        self.tape_room = room;
+    }
+
+    /// A top-level object: a whole `{"Records": [...]}` file, a digest, an EventBridge
+    /// envelope or a record.
+    fn object(&mut self, offset: u64, in_array: bool, object: Value<'_, '_>, bytes: &[u8]) {
+        let landmarks = Landmarks::of(object);
         // A small whole-object file: {"Records": [...]} scanned as one piece.
-        if !in_array && let Some(records) = object.get("Records") {
-            match serde_json::from_str::<Vec<&serde_json::value::RawValue>>(records.get()) {
-                Ok(items) => {
-                    for item in items {
-                        self.value(offset, true, item.get().as_bytes());
-                    }
-                }
-                Err(_) => {
+        if !in_array && let Some(records) = landmarks.records {
+            if records.kind() != Kind::Array {
+                let index = self.take_index();
+                self.quarantine(offset, Some(index), "\"Records\" is not an array".into(), bytes);
+                return;
+            }
+            for item in records.elements() {
+                if item.kind() == Kind::Object {
+                    self.object(offset, true, item, item.raw().as_bytes());
+                } else {
                     let index = self.take_index();
-                    self.quarantine(
-                        offset,
-                        Some(index),
-                        "\"Records\" is not an array".into(),
-                        bytes,
-                    );
+                    let reason = "invalid JSON: a record must be an object".to_string();
+                    self.quarantine(offset, Some(index), reason, item.raw().as_bytes());
                 }
             }
             return;
         }
-        if object.get("digestStartTime").is_some() && object.get("logFiles").is_some() {
+        if landmarks.digest_start_time.is_some() && landmarks.log_files.is_some() {
             self.report.skipped = Some(SkipReason::Digest);
             return;
         }
         let index = self.take_index();
-        if let Some(detail_type) = object.get_str("detail-type") {
+        if let Some(detail_type) = landmarks.detail_type.and_then(|value| value.str()) {
             if !detail_type.ends_with("via CloudTrail") {
                 let reason =
                     format!("EventBridge event '{detail_type}' does not carry a CloudTrail record");
                 self.quarantine(offset, Some(index), reason, bytes);
                 return;
             }
-            match object.get("detail").and_then(|detail| JsonObject::from_text(detail.get()).ok()) {
-                Some(detail) => self.record(offset, index, &detail, bytes),
+            match landmarks.detail.filter(|detail| detail.kind() == Kind::Object) {
+                Some(detail) => self.record(offset, index, detail, Landmarks::of(detail), bytes),
                 None => self.quarantine(
                     offset,
                     Some(index),
@@ -247,24 +265,35 @@ impl Decoder<'_> {
             }
             return;
         }
-        self.record(offset, index, &object, bytes);
+        self.record(offset, index, object, landmarks, bytes);
     }
 
-    fn record(&mut self, offset: u64, index: u64, record: &JsonObject<'_>, bytes: &[u8]) {
-        if record.get_str("eventType").as_deref() == Some("AwsCloudTrailInsight") {
+    fn record(
+        &mut self,
+        offset: u64,
+        index: u64,
+        record: Value<'_, '_>,
+        landmarks: Landmarks<'_, '_>,
+        bytes: &[u8],
+    ) {
+        let event_type = landmarks.event_type.and_then(|value| value.str());
+        if event_type.as_deref() == Some("AwsCloudTrailInsight") {
             self.report.insight_records += 1;
             return;
         }
-        let missing: Vec<&str> = ["eventTime", "eventSource", "eventName"]
-            .into_iter()
-            .filter(|name| record.get(name).is_none())
-            .collect();
+        let required = [
+            ("eventTime", landmarks.event_time),
+            ("eventSource", landmarks.event_source),
+            ("eventName", landmarks.event_name),
+        ];
+        let missing: Vec<&str> =
+            required.iter().filter(|(_, value)| value.is_none()).map(|(name, _)| *name).collect();
         if !missing.is_empty() {
             let reason = format!("not a CloudTrail record: missing {}", missing.join(", "));
             self.quarantine(offset, Some(index), reason, bytes);
             return;
         }
-        let Some(event_time) = record.get_str("eventTime") else {
+        let Some(event_time) = landmarks.event_time.and_then(|value| value.str()) else {
             self.quarantine(offset, Some(index), "eventTime is not a string".into(), bytes);
             return;
         };
@@ -294,10 +323,75 @@ impl Decoder<'_> {
     }
 }
 
-/// Top-level column index by CloudTrail member name.
-static FIELD_INDEX: LazyLock<HashMap<&'static str, usize>> = LazyLock::new(|| {
-    CLOUDTRAIL_FIELDS.iter().enumerate().map(|(index, field)| (field.json_name, index)).collect()
-});
+/// The members of a top-level object that tell what it is, found in one pass over it (the
+/// first of each name, as everywhere else).
+#[derive(Default)]
+struct Landmarks<'t, 'a> {
+    records: Option<Value<'t, 'a>>,
+    digest_start_time: Option<Value<'t, 'a>>,
+    log_files: Option<Value<'t, 'a>>,
+    detail_type: Option<Value<'t, 'a>>,
+    detail: Option<Value<'t, 'a>>,
+    event_type: Option<Value<'t, 'a>>,
+    event_time: Option<Value<'t, 'a>>,
+    event_source: Option<Value<'t, 'a>>,
+    event_name: Option<Value<'t, 'a>>,
+}
+
+impl<'t, 'a> Landmarks<'t, 'a> {
+    fn of(object: Value<'t, 'a>) -> Self {
+        let mut found = Self::default();
+        for (key, value) in object.members() {
+            let slot = match key.str().as_deref() {
+                Some("Records") => &mut found.records,
+                Some("digestStartTime") => &mut found.digest_start_time,
+                Some("logFiles") => &mut found.log_files,
+                Some("detail-type") => &mut found.detail_type,
+                Some("detail") => &mut found.detail,
+                Some("eventType") => &mut found.event_type,
+                Some("eventTime") => &mut found.event_time,
+                Some("eventSource") => &mut found.event_source,
+                Some("eventName") => &mut found.event_name,
+                _ => continue,
+            };
+            slot.get_or_insert(value);
+        }
+        found
+    }
+}
+
+/// Top-level column index by CloudTrail member name. Looked up for every member of every
+/// record, so hashed with FNV-1a: the names are short and trusted, and SipHash cost more than
+/// the lookup's other work.
+static FIELD_INDEX: LazyLock<HashMap<&'static str, usize, BuildHasherDefault<Fnv1a>>> =
+    LazyLock::new(|| {
+        CLOUDTRAIL_FIELDS
+            .iter()
+            .enumerate()
+            .map(|(index, field)| (field.json_name, index))
+            .collect()
+    });
+
+/// The FNV-1a hash.
+struct Fnv1a(u64);
+
+impl Default for Fnv1a {
+    fn default() -> Self {
+        Self(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Hasher for Fnv1a {
+    fn write(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            self.0 = (self.0 ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
 
 /// Builds record batches of the lake schema, row by row.
 struct RowsBuilder {
@@ -308,6 +402,8 @@ struct RowsBuilder {
     source_uris: StringBuilder,
     source_records: Int64Builder,
     rows: usize,
+    /// Which columns the record being appended had (kept to spare an allocation per row).
+    filled: Vec<bool>,
 }
 
 impl RowsBuilder {
@@ -323,6 +419,7 @@ impl RowsBuilder {
             source_uris: text_builder(),
             source_records: Int64Builder::with_capacity(INITIAL_ROWS),
             rows: 0,
+            filled: vec![false; CLOUDTRAIL_FIELDS.len()],
         }
     }
 
@@ -330,19 +427,21 @@ impl RowsBuilder {
         self.rows
     }
 
-    fn append(&mut self, record: &JsonObject<'_>, event_millis: i64, index: u64) {
-        let mut filled = vec![false; self.columns.len()];
+    fn append(&mut self, record: Value<'_, '_>, event_millis: i64, index: u64) {
+        self.filled.fill(false);
         let mut unmapped = Unmapped::default();
         for (key, value) in record.members() {
-            match FIELD_INDEX.get(key) {
-                Some(&column) if !filled[column] => {
-                    filled[column] = true;
-                    self.columns[column].append(key, value, &mut unmapped);
+            let column = key.str().and_then(|name| FIELD_INDEX.get(name.as_ref()).copied());
+            let key = key.canonical_string();
+            match column {
+                Some(column) if !self.filled[column] => {
+                    self.filled[column] = true;
+                    self.columns[column].append(&key, value, &mut unmapped);
                 }
-                _ => unmapped.keep(key, value.get()),
+                _ => unmapped.keep(&key, value.raw()),
             }
         }
-        for (column, was_filled) in self.columns.iter_mut().zip(filled) {
+        for (column, was_filled) in self.columns.iter_mut().zip(&self.filled) {
             if !was_filled {
                 column.append_null();
             }

@@ -12,6 +12,9 @@
 //! byte offset and the bytes concerned; scanning then resumes at the next line.
 
 use std::io::{self, Read};
+use std::ops::Range;
+
+use super::tape::{self, Node};
 
 const BUFFER_BYTES: usize = 256 * 1024;
 
@@ -63,6 +66,11 @@ pub struct Scanner<R> {
     piece_size: u64,
     max_piece_bytes: usize,
     state: State,
+    /// Where the last piece is in the buffer when it was parsed there whole, instead of
+    /// being copied to `piece`.
+    parsed_range: Option<Range<usize>>,
+    /// The tape of a piece parsed in the buffer.
+    tape: Vec<Node>,
 }
 
 impl<R: Read> Scanner<R> {
@@ -78,12 +86,22 @@ impl<R: Read> Scanner<R> {
             piece_size: 0,
             max_piece_bytes,
             state: State::TopLevel,
+            parsed_range: None,
+            tape: Vec::new(),
         }
     }
 
     /// The bytes of the last piece (for [`Piece::TooLarge`], only the first ones).
     pub fn piece_bytes(&self) -> &[u8] {
-        &self.piece
+        match &self.parsed_range {
+            Some(range) => &self.buffer[range.clone()],
+            None => &self.piece,
+        }
+    }
+
+    /// The JSON tape of the last piece, when the scanner parsed it (see [`tape::parse_prefix`]).
+    pub fn piece_tape(&self) -> Option<&[Node]> {
+        self.parsed_range.as_ref().map(|_| self.tape.as_slice())
     }
 
     /// Decompressed bytes consumed so far.
@@ -96,6 +114,7 @@ impl<R: Read> Scanner<R> {
         loop {
             self.piece.clear();
             self.piece_size = 0;
+            self.parsed_range = None;
             match self.state {
                 State::TopLevel => {
                     if !self.skip_whitespace()? {
@@ -140,6 +159,9 @@ impl<R: Read> Scanner<R> {
                         b',' => self.advance(1),
                         _ => {
                             let offset = self.position;
+                            if self.parse_record_in_buffer()? {
+                                return Ok(Some(Piece::Value { offset, in_array: true }));
+                            }
                             let piece = self.scan_value(offset, true)?;
                             if matches!(piece, Piece::Damaged { .. }) {
                                 self.state = State::TopLevel;
@@ -199,6 +221,33 @@ impl<R: Read> Scanner<R> {
             },
             other => other,
         }))
+    }
+
+    /// The fast path for an array element: an object parsed where it lies in the buffer, which
+    /// finds its end and builds its tape in one pass, without copying it. False (nothing
+    /// consumed) for anything else, so that scanning byte by byte reports it as before: other
+    /// values, invalid JSON, values over the size limit or larger than the buffer.
+    fn parse_record_in_buffer(&mut self) -> io::Result<bool> {
+        if self.peek() != b'{' {
+            return Ok(false);
+        }
+        loop {
+            match tape::parse_prefix(&self.buffer[self.start..self.end], &mut self.tape) {
+                Ok(length) if length <= self.max_piece_bytes => {
+                    self.parsed_range = Some(self.start..self.start + length);
+                    self.advance(length);
+                    return Ok(true);
+                }
+                Ok(_) => return Ok(false),
+                Err(error) if error.at == self.end - self.start => {
+                    // The value may go on past the buffered bytes: read more behind them.
+                    if !self.fill_behind()? {
+                        return Ok(false);
+                    }
+                }
+                Err(_) => return Ok(false),
+            }
+        }
     }
 
     /// Scans one complete value starting at the current byte.
@@ -377,6 +426,29 @@ impl<R: Read> Scanner<R> {
     fn advance(&mut self, count: usize) {
         self.start += count;
         self.position += count as u64;
+    }
+
+    /// Moves the unread bytes to the front of the buffer and reads more after them; false when
+    /// the buffer is full of unread bytes or the input has ended.
+    fn fill_behind(&mut self) -> io::Result<bool> {
+        let unread = self.end - self.start;
+        if unread == self.buffer.len() {
+            return Ok(false);
+        }
+        self.buffer.copy_within(self.start..self.end, 0);
+        self.start = 0;
+        self.end = unread;
+        loop {
+            match self.reader.read(&mut self.buffer[unread..]) {
+                Ok(0) => return Ok(false),
+                Ok(read) => {
+                    self.end += read;
+                    return Ok(true);
+                }
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+                Err(error) => return Err(error),
+            }
+        }
     }
 
     /// Refills the buffer; false at the end of the input.
