@@ -18,4 +18,4 @@ pub mod writer;
 
 pub use error::{LakeError, Result};
 pub use location::LakeLocation;
-pub use writer::{LakeWriter, LakeWriterConfig, SourceStatus, WriteStats};
+pub use writer::{LakeWriter, LakeWriterConfig, LedgerEntry, SourceStatus, WriteStats};

@@ -12,7 +12,8 @@ use arrow::array::RecordBatch;
 use arrow::compute::concat_batches;
 use futures::StreamExt;
 use lake::quarantine::write_quarantine;
-use lake::{LakeLocation, LakeWriter, LakeWriterConfig, SourceStatus, WriteStats};
+use lake::writer::find_ledger_entry;
+use lake::{LakeLocation, LakeWriter, LakeWriterConfig, LedgerEntry, SourceStatus, WriteStats};
 use object_store::{ObjectStoreExt, PutPayload};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio::task::JoinHandle;
@@ -136,7 +137,7 @@ pub async fn run_files(
         counters.emit(InternalEvent::SourceFailed { uri: path, reason });
     }
     let mut writer = LakeWriter::new(location.clone(), config.writer.clone());
-    let mut sources = start_sources(discovered.sources.clone(), config);
+    let mut sources = start_sources(discovered.sources.clone(), location, config);
     let mut ingestion = Ingestion::new(location, processor, &mut writer, counters);
     while let Some(started) = sources.next().await {
         let alerts = ingestion.push(started?).await?;
@@ -222,6 +223,9 @@ pub enum StartedSource {
         decoding: JoinHandle<DecodeReport>,
         /// Its share of the read-ahead budget, given back once its batches are all received.
         reserved: OwnedSemaphorePermit,
+        /// Its ledger entry, looked up while it started: the lookup's round trip would
+        /// otherwise hold up processing once per source.
+        ledger_entry: lake::Result<Option<LedgerEntry>>,
     },
 }
 
@@ -234,8 +238,10 @@ pub enum StartedSource {
 /// processed next never waits for a later one: whatever holds them comes before it.
 pub fn start_sources(
     sources: Vec<Source>,
+    location: &LakeLocation,
     config: &RunConfig,
 ) -> impl futures::Stream<Item = Result<StartedSource>> + Unpin + Send {
+    let location = location.clone();
     let decode_config = config.decode.clone();
     let budget = config.read_ahead_bytes.clamp(1, u64::from(u32::MAX));
     let read_ahead = Arc::new(Semaphore::new(budget as usize));
@@ -246,8 +252,13 @@ pub fn start_sources(
             let cost = source.size().clamp(1, budget) as u32;
             let reserved = read_ahead.clone().acquire_many_owned(cost).await.expect("never closed");
             let slot = slots.clone().acquire_owned().await.expect("never closed");
-            let starting =
-                tokio::spawn(start_source(source, decode_config.clone(), slot, reserved));
+            let starting = tokio::spawn(start_source(
+                source,
+                location.clone(),
+                decode_config.clone(),
+                slot,
+                reserved,
+            ));
             if started_tx.send(starting).await.is_err() {
                 break; // Processing stopped.
             }
@@ -267,9 +278,10 @@ pub fn start_sources(
 }
 
 /// Identifies `source`, opens it and starts decoding it on a blocking thread, which holds
-/// `slot` until decoding ends.
+/// `slot` until decoding ends; meanwhile looks it up in the ledger of the lake at `location`.
 async fn start_source(
     source: Source,
+    location: LakeLocation,
     decode_config: DecodeConfig,
     slot: OwnedSemaphorePermit,
     reserved: OwnedSemaphorePermit,
@@ -294,7 +306,8 @@ async fn start_source(
         drop(slot);
         report
     });
-    StartedSource::Decoding { uri, source_id, batches, decoding, reserved }
+    let ledger_entry = find_ledger_entry(&location, &source_id).await;
+    StartedSource::Decoding { uri, source_id, batches, decoding, reserved, ledger_entry }
 }
 
 /// Sources smaller than this are processed together, in batches of about this many rows: a
@@ -336,7 +349,7 @@ impl<'a> Ingestion<'a> {
     /// Reads one started source; returns the alerts that became ready.
     pub async fn push(&mut self, started: StartedSource) -> Result<Vec<Alert>> {
         let counters = self.counters;
-        let (uri, source_id, mut batches, decoding, reserved) = match started {
+        let (uri, source_id, mut batches, decoding, reserved, ledger_entry) = match started {
             StartedSource::Skipped { uri, reason } => {
                 counters.emit(InternalEvent::SourceSkipped { uri: &uri, reason });
                 return Ok(Vec::new());
@@ -345,9 +358,14 @@ impl<'a> Ingestion<'a> {
                 counters.emit(InternalEvent::SourceFailed { uri: &uri, reason: &reason });
                 return Ok(Vec::new());
             }
-            StartedSource::Decoding { uri, source_id, batches, decoding, reserved } => {
-                (uri, source_id, batches, decoding, reserved)
-            }
+            StartedSource::Decoding {
+                uri,
+                source_id,
+                batches,
+                decoding,
+                reserved,
+                ledger_entry,
+            } => (uri, source_id, batches, decoding, reserved, ledger_entry),
         };
         let held_already = self.held.iter().any(|held| held.source_id == source_id);
         if held_already || self.processor.has_applied(&source_id) {
@@ -356,13 +374,14 @@ impl<'a> Ingestion<'a> {
             counters.emit(InternalEvent::SourceAlreadyApplied { uri: &uri });
             return Ok(Vec::new());
         }
-        let write_to_lake = match self.writer.begin_source(&source_id, &uri).await? {
-            SourceStatus::New => true,
-            SourceStatus::AlreadyIngested(_) | SourceStatus::InProgress => {
-                counters.emit(InternalEvent::SourceAlreadyIngested { uri: &uri });
-                false
-            }
-        };
+        let write_to_lake =
+            match self.writer.begin_looked_up_source(&source_id, &uri, ledger_entry?) {
+                SourceStatus::New => true,
+                SourceStatus::AlreadyIngested(_) | SourceStatus::InProgress => {
+                    counters.emit(InternalEvent::SourceAlreadyIngested { uri: &uri });
+                    false
+                }
+            };
         let mut read = Vec::new();
         let mut rows = 0;
         while rows < COALESCE_ROWS {

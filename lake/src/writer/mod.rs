@@ -253,33 +253,39 @@ impl LakeWriter {
         source_id: &str,
         source_uri: &str,
     ) -> Result<SourceStatus> {
-        let writing = |write: &BackgroundWrite| write.sources.contains(source_id);
-        if self.sources.contains_key(source_id) || self.in_flight.iter().any(writing) {
+        if self.is_in_progress(source_id) {
             return Ok(SourceStatus::InProgress);
         }
-        let path = self.location.path(&format!("{LEDGER_DIR}/{source_id}.json"));
-        match self.location.store().get(&path).await {
-            Ok(found) => {
-                let bytes = found
-                    .bytes()
-                    .await
-                    .map_err(|source| LakeError::ObjectStore { path: path.to_string(), source })?;
-                let entry = serde_json::from_slice(&bytes)
-                    .map_err(|source| LakeError::Json { path: path.to_string(), source })?;
-                Ok(SourceStatus::AlreadyIngested(entry))
-            }
-            Err(object_store::Error::NotFound { .. }) => {
-                self.sources.insert(
-                    source_id.to_string(),
-                    SourceProgress {
-                        source_uri: source_uri.to_string(),
-                        ..SourceProgress::default()
-                    },
-                );
-                Ok(SourceStatus::New)
-            }
-            Err(source) => Err(LakeError::ObjectStore { path: path.to_string(), source }),
+        let found = find_ledger_entry(&self.location, source_id).await?;
+        Ok(self.begin_looked_up_source(source_id, source_uri, found))
+    }
+
+    /// As [`LakeWriter::begin_source`], with the source's ledger entry looked up beforehand
+    /// by [`find_ledger_entry`] (ahead of processing, while earlier sources are processed).
+    /// An entry committed since the lookup can only be a source this writer has seen, which
+    /// its caller knows of.
+    pub fn begin_looked_up_source(
+        &mut self,
+        source_id: &str,
+        source_uri: &str,
+        found: Option<LedgerEntry>,
+    ) -> SourceStatus {
+        if self.is_in_progress(source_id) {
+            return SourceStatus::InProgress;
         }
+        if let Some(entry) = found {
+            return SourceStatus::AlreadyIngested(entry);
+        }
+        let progress =
+            SourceProgress { source_uri: source_uri.to_string(), ..SourceProgress::default() };
+        self.sources.insert(source_id.to_string(), progress);
+        SourceStatus::New
+    }
+
+    /// Whether the source's rows are being buffered or written.
+    fn is_in_progress(&self, source_id: &str) -> bool {
+        let writing = |write: &BackgroundWrite| write.sources.contains(source_id);
+        self.sources.contains_key(source_id) || self.in_flight.iter().any(writing)
     }
 
     /// Buffers a batch of `source_id`'s rows (lake schema), flushing partitions as they fill.
@@ -513,6 +519,25 @@ impl LakeWriter {
             self.stats.sources_committed += 1;
         }
         Ok(())
+    }
+}
+
+/// The ledger entry of a source, if its rows are in the lake.
+pub async fn find_ledger_entry(
+    location: &LakeLocation,
+    source_id: &str,
+) -> Result<Option<LedgerEntry>> {
+    let path = location.path(&format!("{LEDGER_DIR}/{source_id}.json"));
+    let failed = |source| LakeError::ObjectStore { path: path.to_string(), source };
+    match location.store().get(&path).await {
+        Ok(found) => {
+            let bytes = found.bytes().await.map_err(failed)?;
+            let entry = serde_json::from_slice(&bytes)
+                .map_err(|source| LakeError::Json { path: path.to_string(), source })?;
+            Ok(Some(entry))
+        }
+        Err(object_store::Error::NotFound { .. }) => Ok(None),
+        Err(source) => Err(failed(source)),
     }
 }
 

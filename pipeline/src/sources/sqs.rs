@@ -216,7 +216,7 @@ impl<'a> Worker<'a> {
         let quiet = Counters::default();
         loop {
             let mut alerts = Vec::new();
-            let mut started = start_sources(sources.to_vec(), self.run);
+            let mut started = start_sources(sources.to_vec(), self.location, self.run);
             let mut ingestion =
                 Ingestion::new(self.location, self.processor, &mut self.writer, counters);
             while let Some(source) = futures::StreamExt::next(&mut started).await {
