@@ -16,7 +16,7 @@ use xxhash_rust::xxh3::Xxh3;
 use super::recovery::{GroupJournal, JOURNAL_DIR};
 use super::{
     LakeWriterConfig, LedgerEntry, Partition, SourceProgress, WriteStats, ledger_entry,
-    put_ledger_entry,
+    put_ledger_entries,
 };
 use crate::error::{LakeError, Result};
 use crate::location::{EVENTS_TABLE_DIR, LakeLocation};
@@ -68,10 +68,8 @@ impl GroupWrite {
             sources = group_size,
             "lake group written"
         );
-        for entry in &journal.entries {
-            put_ledger_entry(&self.location, entry).await?;
-            stats.sources_committed += 1;
-        }
+        put_ledger_entries(&self.location, &journal.entries).await?;
+        stats.sources_committed += journal.entries.len() as u64;
         match self.location.store().delete(&journal_path).await {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(stats),
             Err(source) => Err(LakeError::ObjectStore { path: journal_path.to_string(), source }),

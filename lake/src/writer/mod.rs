@@ -36,6 +36,7 @@ use arrow::array::{AsArray, RecordBatch, UInt32Array};
 use arrow::compute::take_record_batch;
 use arrow::datatypes::{SchemaRef, TimestampMillisecondType};
 use chrono::{DateTime, Datelike};
+use futures::{StreamExt, TryStreamExt};
 use object_store::{ObjectStoreExt, PutMode, PutPayload};
 use serde::{Deserialize, Serialize};
 use tokio::task::JoinHandle;
@@ -513,11 +514,15 @@ impl LakeWriter {
             .map(|(id, _)| id.clone())
             .collect();
         self.wait_for_writes_of(&finished).await?;
-        for source_id in finished {
-            let progress = self.sources.remove(&source_id).expect("listed above");
-            put_ledger_entry(&self.location, &ledger_entry(source_id, progress)).await?;
-            self.stats.sources_committed += 1;
-        }
+        let entries: Vec<LedgerEntry> = finished
+            .into_iter()
+            .map(|source_id| {
+                let progress = self.sources.remove(&source_id).expect("listed above");
+                ledger_entry(source_id, progress)
+            })
+            .collect();
+        put_ledger_entries(&self.location, &entries).await?;
+        self.stats.sources_committed += entries.len() as u64;
         Ok(())
     }
 }
@@ -549,9 +554,28 @@ pub(super) fn ledger_entry(source_id: String, progress: SourceProgress) -> Ledge
     LedgerEntry { source_id, source_uri: progress.source_uri, rows: progress.rows, files }
 }
 
+/// Ledger entries written at once: each is a request of its own to the store, and a group
+/// commits a hundred-odd sources.
+const LEDGER_PUTS_AT_ONCE: usize = 8;
+
+/// Writes ledger entries, several at once (see [`put_ledger_entry`]).
+pub(super) async fn put_ledger_entries(
+    location: &LakeLocation,
+    entries: &[LedgerEntry],
+) -> Result<()> {
+    let puts: Vec<_> = entries
+        .iter()
+        .map(|entry| {
+            let (location, entry) = (location.clone(), entry.clone());
+            async move { put_ledger_entry(&location, &entry).await }
+        })
+        .collect();
+    futures::stream::iter(puts).buffer_unordered(LEDGER_PUTS_AT_ONCE).try_collect().await
+}
+
 /// Writes a ledger entry create-only: if another writer committed the same source first, its
 /// entry stands.
-pub(super) async fn put_ledger_entry(location: &LakeLocation, entry: &LedgerEntry) -> Result<()> {
+async fn put_ledger_entry(location: &LakeLocation, entry: &LedgerEntry) -> Result<()> {
     let path = location.path(&format!("{LEDGER_DIR}/{}.json", entry.source_id));
     let body = serde_json::to_vec_pretty(entry).expect("ledger entries serialise");
     match location.store().put_opts(&path, PutPayload::from(body), PutMode::Create.into()).await {

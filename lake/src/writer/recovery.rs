@@ -3,7 +3,7 @@
 use object_store::ObjectStoreExt;
 use serde::{Deserialize, Serialize};
 
-use super::{LedgerEntry, put_ledger_entry};
+use super::{LedgerEntry, put_ledger_entries};
 use crate::error::{LakeError, Result};
 use crate::location::LakeLocation;
 
@@ -62,9 +62,7 @@ pub async fn recover(location: &LakeLocation, grace: std::time::Duration) -> Res
             }
         }
         if present.len() == journal.files.len() {
-            for entry in &journal.entries {
-                put_ledger_entry(location, entry).await?;
-            }
+            put_ledger_entries(location, &journal.entries).await?;
             recovery.completed += 1;
         } else {
             for path in present {
