@@ -16,7 +16,9 @@ use std::ops::Range;
 
 use super::tape::{self, Node};
 
-const BUFFER_BYTES: usize = 256 * 1024;
+/// Room for a record and the next ones: records are a few KiB, and a larger one is copied
+/// out piece by piece instead of parsed in place. Every source allocates one.
+const BUFFER_BYTES: usize = 64 * 1024;
 
 /// A piece of input found by the scanner; its bytes are in [`Scanner::piece_bytes`].
 #[derive(Debug, PartialEq)]

@@ -2,11 +2,16 @@
 //! the file name.
 
 use std::fs::File;
-use std::io::{self, BufReader, Read};
+use std::io::{self, BufReader, Cursor, Read};
 use std::path::{Path, PathBuf};
 
 use flate2::read::MultiGzDecoder;
-use xxhash_rust::xxh3::Xxh3;
+use xxhash_rust::xxh3::{Xxh3, xxh3_128};
+
+/// Files up to this size are read into memory once, for both their content id and their
+/// decoding; larger ones are read twice, streaming. CloudTrail's files are mostly a few KiB,
+/// and two 256 KiB read buffers for each cost more than the file.
+const READ_WHOLE_BYTES: u64 = 4 * 1024 * 1024;
 
 /// A log file to process.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -42,6 +47,22 @@ impl FileSource {
     /// A reader of the decompressed content.
     pub fn open(&self) -> io::Result<Box<dyn Read + Send>> {
         open_decompressed(File::open(&self.path)?)
+    }
+
+    /// The content id and a reader of the decompressed content.
+    pub fn open_identified(&self) -> io::Result<(String, Box<dyn Read + Send>)> {
+        let mut bytes = Vec::with_capacity(self.size.min(READ_WHOLE_BYTES) as usize);
+        File::open(&self.path)?.take(READ_WHOLE_BYTES + 1).read_to_end(&mut bytes)?;
+        if bytes.len() as u64 > READ_WHOLE_BYTES {
+            return Ok((self.content_id()?, self.open()?));
+        }
+        let id = format!("{:032x}", xxh3_128(&bytes));
+        let reader: Box<dyn Read + Send> = if bytes.starts_with(&GZIP_MAGIC) {
+            Box::new(flate2::bufread::MultiGzDecoder::new(Cursor::new(bytes)))
+        } else {
+            Box::new(Cursor::new(bytes))
+        };
+        Ok((id, reader))
     }
 }
 
@@ -157,6 +178,24 @@ mod tests {
         let found = discover(&[PathBuf::from("/definitely/not/here")]);
         assert!(found.files.is_empty());
         assert_eq!(found.unreadable.len(), 1);
+    }
+
+    #[test]
+    fn a_file_read_whole_reads_as_when_streamed() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = "{\"Records\":[]}".repeat(1000);
+        let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        std::io::Write::write_all(&mut gzip, text.as_bytes()).unwrap();
+        let path = dir.path().join("f.json.gz");
+        std::fs::write(&path, gzip.finish().unwrap()).unwrap();
+        let source = FileSource { size: std::fs::metadata(&path).unwrap().len(), path };
+        let (id, mut reader) = source.open_identified().unwrap();
+        let mut whole = String::new();
+        reader.read_to_string(&mut whole).unwrap();
+        let mut streamed = String::new();
+        source.open().unwrap().read_to_string(&mut streamed).unwrap();
+        assert_eq!(streamed, text);
+        assert_eq!((id, whole), (source.content_id().unwrap(), streamed));
     }
 
     #[test]

@@ -55,7 +55,7 @@ impl Source {
         match self {
             Self::File(file) => {
                 let file = file.clone();
-                tokio::task::spawn_blocking(move || Ok((file.content_id()?, file.open()?)))
+                tokio::task::spawn_blocking(move || file.open_identified())
                     .await
                     .map_err(io::Error::other)?
             }
