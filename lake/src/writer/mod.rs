@@ -57,7 +57,9 @@ pub struct LakeWriterConfig {
     pub max_buffer_bytes: usize,
     /// Rows per Parquet row group.
     pub row_group_rows: usize,
-    /// zstd compression level.
+    /// zstd compression level. 1 by default: on the lake's 128 KiB pages it encodes a file
+    /// about a fifth faster than 3, and the corpus's lake came out no larger (compaction, which
+    /// writes files to keep, uses 3).
     pub zstd_level: i32,
     /// Whether the rows of several ended sources share one file per partition. Only for a
     /// writer that is the lake's only one (see the module documentation); otherwise each
@@ -74,7 +76,7 @@ impl Default for LakeWriterConfig {
             target_file_bytes: 16 * 1024 * 1024,
             max_buffer_bytes: 32 * 1024 * 1024,
             row_group_rows: 64 * 1024,
-            zstd_level: 3,
+            zstd_level: 1,
             group_sources: true,
         }
     }
