@@ -7,6 +7,7 @@ pub mod athena;
 pub mod compact;
 pub mod error;
 pub mod functions;
+pub mod json_tape;
 pub mod location;
 pub mod net;
 pub mod quarantine;

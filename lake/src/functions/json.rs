@@ -2,6 +2,7 @@
 //! `json_array_length`), so Athena CloudTrail queries run unchanged over the JSON-text columns
 //! (`requestparameters`, `responseelements`, ...).
 
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 
@@ -16,6 +17,7 @@ use serde_json::Value;
 
 use super::json_path::{self, Step};
 use super::{arg_arrays, as_utf8, columnar_result, is_string};
+use crate::json_tape::{self, Kind, Node};
 
 /// Which of Trino's two extraction functions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -44,21 +46,57 @@ impl JsonExtract {
         Self { kind: Extract::Json, signature: Signature::string(2, Volatility::Immutable) }
     }
 
-    fn extract(&self, document: &str, steps: &[Step], out: &mut StringBuilder) {
+    /// Appends what `steps` select in `document`; `nodes` is room for parsing it.
+    fn extract(
+        &self,
+        document: &str,
+        steps: &[Step],
+        nodes: &mut Vec<Node>,
+        out: &mut StringBuilder,
+    ) {
+        if self.kind == Extract::Scalar {
+            return extract_scalar(document, steps, nodes, out);
+        }
         // Trino returns NULL for text that is not JSON, like for a missing member.
         let Ok(value) = serde_json::from_str::<Value>(document) else {
             out.append_null();
             return;
         };
-        match (self.kind, json_path::select(&value, steps)) {
-            (_, None) | (Extract::Scalar, Some(Value::Null)) => out.append_null(),
-            (Extract::Scalar, Some(Value::String(text))) => out.append_value(text),
-            (Extract::Scalar, Some(scalar @ (Value::Number(_) | Value::Bool(_)))) => {
-                out.append_value(scalar.to_string())
-            }
-            (Extract::Scalar, Some(_)) => out.append_null(),
-            (Extract::Json, Some(found)) => out.append_value(found.to_string()),
+        match json_path::select(&value, steps) {
+            Some(found) => out.append_value(found.to_string()),
+            None => out.append_null(),
         }
+    }
+}
+
+/// `json_extract_scalar` of one document: read from its tape rather than a tree (hunting
+/// and detection call it on every row's request parameters).
+fn extract_scalar(document: &str, steps: &[Step], nodes: &mut Vec<Node>, out: &mut StringBuilder) {
+    // Trino returns NULL for text that is not JSON, like for a missing member.
+    let found = json_tape::parse(document, nodes)
+        .ok()
+        .and_then(|root| json_path::select_in_tape(root, steps));
+    match found.map(|value| (value.kind(), value)) {
+        Some((Kind::String, value)) => match value.str() {
+            Some(text) => out.append_value(text),
+            None => out.append_null(),
+        },
+        Some((Kind::Bool, value)) => out.append_value(value.raw()),
+        Some((Kind::Number, value)) => out.append_value(number_text(value.raw())),
+        _ => out.append_null(),
+    }
+}
+
+/// A JSON number as serde_json writes it: integers as written, others as the `f64` they read
+/// as (`1E3` is `1000.0`).
+fn number_text(raw: &str) -> Cow<'_, str> {
+    let integer = raw.parse::<u64>().is_ok() || (raw != "-0" && raw.parse::<i64>().is_ok());
+    if integer {
+        return Cow::Borrowed(raw);
+    }
+    match serde_json::from_str::<Value>(raw) {
+        Ok(number) => Cow::Owned(number.to_string()),
+        Err(_) => Cow::Borrowed(raw),
     }
 }
 
@@ -98,17 +136,18 @@ impl ScalarUDFImpl for JsonExtract {
             None => Some(as_utf8(&path.to_array(args.number_rows)?)?),
         };
         let mut out = StringBuilder::with_capacity(documents.len(), documents.len() * 16);
+        let mut nodes = Vec::new();
         for row in 0..documents.len() {
             if documents.is_null(row) {
                 out.append_null();
                 continue;
             }
             match (&compiled_path, &paths) {
-                (Some(steps), _) => self.extract(documents.value(row), steps, &mut out),
+                (Some(steps), _) => self.extract(documents.value(row), steps, &mut nodes, &mut out),
                 (None, Some(paths)) if !paths.is_null(row) => {
                     let steps = json_path::parse(paths.value(row))
                         .map_err(datafusion::error::DataFusionError::Execution)?;
-                    self.extract(documents.value(row), &steps, &mut out)
+                    self.extract(documents.value(row), &steps, &mut nodes, &mut out)
                 }
                 _ => out.append_null(),
             }
@@ -306,6 +345,56 @@ mod tests {
 
     use super::super::tests::{failure, rows, session, text, value};
     use super::*;
+
+    #[test]
+    fn scalars_read_from_the_tape_match_those_read_from_a_tree() {
+        // The tree reading json_extract_scalar did before it read tapes.
+        fn from_tree(document: &str, steps: &[Step]) -> Option<String> {
+            let value = serde_json::from_str::<Value>(document).ok()?;
+            match json_path::select(&value, steps)? {
+                Value::String(text) => Some(text.clone()),
+                scalar @ (Value::Number(_) | Value::Bool(_)) => Some(scalar.to_string()),
+                _ => None,
+            }
+        }
+        let documents = [
+            r#"{"a": "x\u00e9\n", "n": 7, "m": -12, "z": -0, "f": 1.50, "e": 1E3, "big": 123456789012345678901234}"#,
+            r#"{"a": {"b": [true, false, null, {"c": "deep"}]}, "a": {"b": [1]}}"#,
+            r#"{"a": [], "n": null, "o": {}}"#,
+            r#"{"a": "unclosed"#,
+            r#"["first", 2]"#,
+            "not json",
+        ];
+        let paths = [
+            "$.a",
+            "$.n",
+            "$.m",
+            "$.z",
+            "$.f",
+            "$.e",
+            "$.big",
+            "$.a.b[0]",
+            "$.a.b[1]",
+            "$.a.b[2]",
+            "$.a.b[3].c",
+            "$.a.b[9]",
+            "$.o",
+            "$[0]",
+            "$[1]",
+            "$.missing",
+        ];
+        let mut nodes = Vec::new();
+        for document in documents {
+            for path in paths {
+                let steps = json_path::parse(path).unwrap();
+                let mut out = StringBuilder::new();
+                extract_scalar(document, &steps, &mut nodes, &mut out);
+                let got = out.finish();
+                let got = (!got.is_null(0)).then(|| got.value(0).to_string());
+                assert_eq!(got, from_tree(document, &steps), "{document} {path}");
+            }
+        }
+    }
 
     #[tokio::test]
     async fn json_extract_scalar_follows_trino() {

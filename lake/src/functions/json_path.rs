@@ -3,6 +3,8 @@
 
 use serde_json::Value;
 
+use crate::json_tape;
+
 /// One step of a JSONPath.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Step {
@@ -59,6 +61,17 @@ pub fn select<'v>(value: &'v Value, steps: &[Step]) -> Option<&'v Value> {
     steps.iter().try_fold(value, |current, step| match step {
         Step::Member(name) => current.as_object()?.get(name),
         Step::Index(index) => current.as_array()?.get(*index),
+    })
+}
+
+/// Follows `steps` into a parsed value, as [`select`] does into a tree.
+pub fn select_in_tape<'t, 'a>(
+    value: json_tape::Value<'t, 'a>,
+    steps: &[Step],
+) -> Option<json_tape::Value<'t, 'a>> {
+    steps.iter().try_fold(value, |current, step| match step {
+        Step::Member(name) => current.member(name),
+        Step::Index(index) => current.element(*index),
     })
 }
 

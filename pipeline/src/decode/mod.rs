@@ -8,7 +8,6 @@
 
 mod columns;
 mod scanner;
-mod tape;
 pub mod time;
 
 use std::collections::HashMap;
@@ -24,7 +23,7 @@ use lake::schema::{CLOUDTRAIL_FIELDS, cloudtrail_schema};
 
 use self::columns::{ColumnBuilder, INITIAL_ROWS, Unmapped, text_builder};
 use self::scanner::{Piece, Scanner};
-use self::tape::{Kind, Node, Value};
+use lake::json_tape::{self as tape, Kind, Node, Value};
 
 /// Settings of the decoder.
 #[derive(Debug, Clone)]

@@ -14,7 +14,7 @@
 use std::io::{self, Read};
 use std::ops::Range;
 
-use super::tape::{self, Node};
+use lake::json_tape::{self as tape, Node};
 
 /// Room for a record and the next ones: records are a few KiB, and a larger one is copied
 /// out piece by piece instead of parsed in place. Every source allocates one.

@@ -1,7 +1,8 @@
 //! A JSON value parsed in one pass into a flat tape: each value, in document order, with its
 //! byte range in the text and the index where the values after it start. No tree is built
-//! and nothing is copied; decoding walks the tape once to fill Arrow columns, takes any
-//! value's JSON text by its range, and unescapes only the strings that hold escapes.
+//! and nothing is copied. Decoding walks the tape once to fill Arrow columns, the JSON
+//! functions follow paths in it, and both take any value's JSON text by its range and unescape
+//! only the strings that hold escapes.
 //!
 //! The grammar is strict RFC 8259 JSON (what serde_json accepts); errors name the byte.
 
@@ -135,6 +136,16 @@ impl<'t, 'a> Value<'t, 'a> {
                 element
             })
         })
+    }
+
+    /// An object's last member called `name` (the one serde_json's maps keep).
+    pub fn member(&self, name: &str) -> Option<Value<'t, 'a>> {
+        self.members().filter(|(key, _)| key.str().as_deref() == Some(name)).last().map(|(_, v)| v)
+    }
+
+    /// An array's element at `index`.
+    pub fn element(&self, index: usize) -> Option<Value<'t, 'a>> {
+        self.elements().nth(index)
     }
 
     /// A string's text, unescaped; `None` for other kinds, and for a string whose `\u`
