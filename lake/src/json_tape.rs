@@ -253,8 +253,8 @@ impl Parser<'_, '_> {
 
     fn value(&mut self, depth: usize) -> Result<(), ParseError> {
         match self.peek() {
-            Some(b'{') => self.object(depth + 1),
-            Some(b'[') => self.array(depth + 1),
+            Some(b'{') => self.container(Kind::Object, depth + 1),
+            Some(b'[') => self.container(Kind::Array, depth + 1),
             Some(b'"') => self.string(),
             Some(b'-' | b'0'..=b'9') => self.number(),
             Some(b't') => self.literal(b"true", Kind::Bool),
@@ -265,29 +265,27 @@ impl Parser<'_, '_> {
         }
     }
 
-    fn object(&mut self, depth: usize) -> Result<(), ParseError> {
+    /// An object or an array: its members or elements up to the closing byte.
+    fn container(&mut self, kind: Kind, depth: usize) -> Result<(), ParseError> {
         if depth > MAX_DEPTH {
             return Err(self.error("nesting too deep"));
         }
-        let node = self.open(Kind::Object);
+        let (close, unexpected) = match kind {
+            Kind::Object => (b'}', "expected ',' or '}' in an object"),
+            _ => (b']', "expected ',' or ']' in an array"),
+        };
+        let node = self.open(kind);
         self.at += 1;
         self.skip_whitespace();
-        if self.peek() == Some(b'}') {
+        if self.peek() == Some(close) {
             self.at += 1;
             self.close(node);
             return Ok(());
         }
         loop {
-            if self.peek() != Some(b'"') {
-                return Err(self.expected("expected a member name"));
+            if kind == Kind::Object {
+                self.member_name()?;
             }
-            self.string()?;
-            self.skip_whitespace();
-            if self.peek() != Some(b':') {
-                return Err(self.expected("expected ':' after a member name"));
-            }
-            self.at += 1;
-            self.skip_whitespace();
             self.value(depth)?;
             self.skip_whitespace();
             match self.peek() {
@@ -295,44 +293,29 @@ impl Parser<'_, '_> {
                     self.at += 1;
                     self.skip_whitespace();
                 }
-                Some(b'}') => {
+                Some(byte) if byte == close => {
                     self.at += 1;
                     self.close(node);
                     return Ok(());
                 }
-                _ => return Err(self.expected("expected ',' or '}' in an object")),
+                _ => return Err(self.expected(unexpected)),
             }
         }
     }
 
-    fn array(&mut self, depth: usize) -> Result<(), ParseError> {
-        if depth > MAX_DEPTH {
-            return Err(self.error("nesting too deep"));
+    /// A member's name and the `:` after it.
+    fn member_name(&mut self) -> Result<(), ParseError> {
+        if self.peek() != Some(b'"') {
+            return Err(self.expected("expected a member name"));
         }
-        let node = self.open(Kind::Array);
+        self.string()?;
+        self.skip_whitespace();
+        if self.peek() != Some(b':') {
+            return Err(self.expected("expected ':' after a member name"));
+        }
         self.at += 1;
         self.skip_whitespace();
-        if self.peek() == Some(b']') {
-            self.at += 1;
-            self.close(node);
-            return Ok(());
-        }
-        loop {
-            self.value(depth)?;
-            self.skip_whitespace();
-            match self.peek() {
-                Some(b',') => {
-                    self.at += 1;
-                    self.skip_whitespace();
-                }
-                Some(b']') => {
-                    self.at += 1;
-                    self.close(node);
-                    return Ok(());
-                }
-                _ => return Err(self.expected("expected ',' or ']' in an array")),
-            }
-        }
+        Ok(())
     }
 
     /// An error that is an end of input when the input ended there.
