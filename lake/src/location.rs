@@ -151,6 +151,19 @@ impl LakeLocation {
         Ok(())
     }
 
+    /// Reads the JSON document at `path`; `None` when there is none.
+    pub async fn get_json<T: serde::de::DeserializeOwned>(&self, path: &Path) -> Result<Option<T>> {
+        let failed = |source| LakeError::ObjectStore { path: path.to_string(), source };
+        let bytes = match self.store.get(path).await {
+            Ok(found) => found.bytes().await.map_err(failed)?,
+            Err(object_store::Error::NotFound { .. }) => return Ok(None),
+            Err(source) => return Err(failed(source)),
+        };
+        serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|source| LakeError::Json { path: path.to_string(), source })
+    }
+
     /// Every object below `relative` (slash-separated, below the lake root).
     pub async fn list(&self, relative: &str) -> Result<Vec<ObjectMeta>> {
         use futures::TryStreamExt;

@@ -86,18 +86,7 @@ impl SharedState {
     /// Reads an uncompressed state of an earlier version; the next commit creates the
     /// compressed one.
     async fn load_legacy(&self) -> Result<Option<Checkpoint>> {
-        let path = self.location.path(LEGACY_STATE_PATH);
-        let error = |source| LakeError::ObjectStore { path: path.to_string(), source };
-        match self.location.store().get(&path).await {
-            Ok(found) => {
-                let bytes = found.bytes().await.map_err(error)?;
-                let checkpoint = serde_json::from_slice(&bytes)
-                    .map_err(|source| LakeError::Json { path: path.to_string(), source })?;
-                Ok(Some(checkpoint))
-            }
-            Err(object_store::Error::NotFound { .. }) => Ok(None),
-            Err(source) => Err(error(source).into()),
-        }
+        Ok(self.location.get_json(&self.location.path(LEGACY_STATE_PATH)).await?)
     }
 
     /// Writes `checkpoint` (a [`Checkpoint`], or a view serialised as one) if nobody else

@@ -37,7 +37,7 @@ use arrow::compute::take_record_batch;
 use arrow::datatypes::{SchemaRef, TimestampMillisecondType};
 use chrono::{DateTime, Datelike};
 use futures::{StreamExt, TryStreamExt};
-use object_store::{ObjectStoreExt, PutMode, PutPayload};
+use object_store::{PutMode, PutPayload};
 use serde::{Deserialize, Serialize};
 use tokio::task::JoinHandle;
 
@@ -534,18 +534,7 @@ pub async fn find_ledger_entry(
     location: &LakeLocation,
     source_id: &str,
 ) -> Result<Option<LedgerEntry>> {
-    let path = location.path(&format!("{LEDGER_DIR}/{source_id}.json"));
-    let failed = |source| LakeError::ObjectStore { path: path.to_string(), source };
-    match location.store().get(&path).await {
-        Ok(found) => {
-            let bytes = found.bytes().await.map_err(failed)?;
-            let entry = serde_json::from_slice(&bytes)
-                .map_err(|source| LakeError::Json { path: path.to_string(), source })?;
-            Ok(Some(entry))
-        }
-        Err(object_store::Error::NotFound { .. }) => Ok(None),
-        Err(source) => Err(failed(source)),
-    }
+    location.get_json(&location.path(&format!("{LEDGER_DIR}/{source_id}.json"))).await
 }
 
 /// The ledger entry of a source whose rows are all written.
