@@ -111,29 +111,27 @@ impl<'t, 'a> Value<'t, 'a> {
 
     /// An object's members as (key, value), in the order written; nothing for other kinds.
     pub fn members(&self) -> impl Iterator<Item = (Value<'t, 'a>, Value<'t, 'a>)> + use<'t, 'a> {
-        let this = *self;
-        let end = if this.kind() == Kind::Object { this.node().next as usize } else { 0 };
-        let mut index = this.index + 1;
-        std::iter::from_fn(move || {
-            (index < end).then(|| {
-                let key = this.at(index);
-                let value = this.at(index + 1);
-                index = value.node().next as usize;
-                (key, value)
-            })
-        })
+        // A member is two children: its key (a string, so one node) and its value.
+        let mut children = self.children(Kind::Object);
+        std::iter::from_fn(move || Some((children.next()?, children.next()?)))
     }
 
     /// An array's elements, in order; nothing for other kinds.
     pub fn elements(&self) -> impl Iterator<Item = Value<'t, 'a>> + use<'t, 'a> {
+        self.children(Kind::Array)
+    }
+
+    /// The values directly inside this one when it is of `kind`, each after the last
+    /// descendant of the one before.
+    fn children(&self, kind: Kind) -> impl Iterator<Item = Value<'t, 'a>> + use<'t, 'a> {
         let this = *self;
-        let end = if this.kind() == Kind::Array { this.node().next as usize } else { 0 };
+        let end = if this.kind() == kind { this.node().next as usize } else { 0 };
         let mut index = this.index + 1;
         std::iter::from_fn(move || {
             (index < end).then(|| {
-                let element = this.at(index);
-                index = element.node().next as usize;
-                element
+                let child = this.at(index);
+                index = child.node().next as usize;
+                child
             })
         })
     }
