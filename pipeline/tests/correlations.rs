@@ -567,6 +567,103 @@ async fn temporal_ordered_accepts_steps_in_the_same_second() {
     assert_eq!(fired[0].event_ids, ["zz-fail", "ok0"]);
 }
 
+/// Feeds `events` to `processor` as one batch; returns the alerts it raised.
+fn feed(processor: &mut Processor, events: &[Value]) -> Vec<Alert> {
+    batches(events, 100).iter().flat_map(|batch| processor.process(batch).unwrap()).collect()
+}
+
+/// The checkpointed state of one correlation, as JSON.
+fn correlation_state(processor: &mut Processor, id: &str) -> Value {
+    serde_json::to_value(processor.correlations().state()).unwrap()["correlations"][id].clone()
+}
+
+/// The event ids of the signals a correlation holds in `part` ("pending" or the windows of
+/// "groups"), with whether each keeps a record for its alert.
+fn held_signals(state: &Value, part: &str) -> Vec<(String, bool)> {
+    let signals: Vec<&Value> = match &state[part] {
+        Value::Array(signals) => signals.iter().collect(),
+        Value::Object(groups) => groups.values().flat_map(|w| w.as_array().unwrap()).collect(),
+        _ => Vec::new(),
+    };
+    signals
+        .into_iter()
+        .map(|signal| {
+            let has_record = !signal["records"].as_array().unwrap().is_empty();
+            (signal["event_id"].as_str().unwrap().to_string(), has_record)
+        })
+        .collect()
+}
+
+/// The last step of an ordered chain is held while an earlier step up to the lateness behind
+/// the watermark could still arrive: such a late first step still ends the chain. Once the
+/// watermark is further on, no allowed signal can come before it, and it leaves the state.
+#[tokio::test]
+async fn temporal_ordered_holds_a_last_step_for_the_lateness() {
+    let in_order = correlation(
+        "then",
+        "type = \"temporal_ordered\"\nrules = [\"fail\", \"ok\"]\ngroup_by = [\"sourceipaddress\"]\ntimespan = \"30m\"",
+    );
+    let mut processor = processor(vec![in_order], Duration::from_secs(60)).await;
+    let login = |id: &str, minutes: f64, ip: &str| {
+        event(id, minutes, "ConsoleLogin", Some("bob"), ip, "us-east-1")
+    };
+    let traffic = |id: &str, minutes: f64| {
+        event(id, minutes, "DescribeTrails", Some("eve"), "192.0.2.9", "us-east-1")
+    };
+    let mut alerts =
+        feed(&mut processor, &[login("ok1", 10.0, "198.51.100.1"), traffic("x1", 11.5)]);
+    // The watermark is at 10.5 minutes: a failure at 9.8 is late, but within the lateness.
+    alerts.extend(feed(&mut processor, &[login("f1", 9.8, "198.51.100.1")]));
+    let fired = of_rule(&alerts, "then");
+    assert_eq!(fired.len(), 1, "{alerts:?}");
+    assert_eq!(fired[0].event_ids, ["f1", "ok1"]);
+
+    alerts = feed(&mut processor, &[login("ok2", 20.0, "198.51.100.2"), traffic("x2", 21.2)]);
+    let held = held_signals(&correlation_state(&mut processor, "then"), "groups");
+    assert_eq!(held, [("ok2".to_string(), true)], "within the lateness, ok2 may still end a chain");
+    alerts.extend(feed(&mut processor, &[traffic("x3", 25.0)]));
+    let held = held_signals(&correlation_state(&mut processor, "then"), "groups");
+    assert!(held.is_empty(), "ok2 is more than the lateness behind the watermark: {held:?}");
+    assert!(of_rule(&alerts, "then").is_empty());
+}
+
+/// A `new_terms` signal that cannot alert, because its tuple is known or the learning period
+/// still runs at its time, keeps no record while it waits for the watermark; the one that
+/// alerts keeps its record, and the alert shows it.
+#[tokio::test]
+async fn new_terms_keeps_records_only_for_signals_that_can_alert() {
+    let day = 24.0 * 60.0;
+    let mut processor = processor(vec![new_region()], LATENESS).await;
+    let call = |id: &str, minutes: f64, region: &str| {
+        event(id, minutes, "DescribeTrails", Some("bob"), "198.51.100.4", region)
+    };
+    // h1 is processed once the watermark passes it; from then on the earliest event time is
+    // known. h2 came before that, so it keeps its record; h3 is within the learning day.
+    feed(&mut processor, &[call("h1", 0.0, "us-east-1"), call("h2", 20.0, "us-east-1")]);
+    feed(&mut processor, &[call("h3", 21.0, "eu-west-1")]);
+    let pending = held_signals(&correlation_state(&mut processor, "region"), "pending");
+    assert_eq!(pending, [("h2".to_string(), true), ("h3".to_string(), false)]);
+
+    feed(
+        &mut processor,
+        &[call("n1", 2.0 * day, "us-east-1"), call("n2", 2.0 * day + 1.0, "ap-south-2")],
+    );
+    let pending = held_signals(&correlation_state(&mut processor, "region"), "pending");
+    assert_eq!(
+        pending,
+        [("n1".to_string(), false), ("n2".to_string(), true)],
+        "n1's tuple is known"
+    );
+
+    let alerts = processor.finish();
+    let fired = of_rule(&alerts, "region");
+    assert_eq!(fired.len(), 1, "{alerts:?}");
+    assert_eq!(fired[0].event_ids, ["n2"]);
+    assert_eq!(fired[0].events.len(), 1);
+    assert_eq!(fired[0].events[0]["eventID"], "n2");
+    assert_eq!(fired[0].events[0]["awsRegion"], "ap-south-2");
+}
+
 /// A CloudTrail record delivered twice raises one alert.
 #[tokio::test]
 async fn a_duplicated_record_alerts_once() {

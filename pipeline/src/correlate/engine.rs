@@ -299,11 +299,11 @@ impl CorrelationEngine {
             let groups =
                 evaluate_text(&compiled.group_exprs[position], &matches.rows).map_err(failed)?;
             let values = evaluate_text(&compiled.value_exprs, &matches.rows).map_err(failed)?;
-            // `new_terms`: the tuples already in the history, with the time they were last seen.
-            let history = (compiled.rule.spec.kind == CorrelationKind::NewTerms)
+            // `new_terms`: what decides, before the signal is processed, that it cannot alert.
+            let new_terms = (compiled.rule.spec.kind == CorrelationKind::NewTerms)
                 .then(|| self.state.correlations.get(&compiled.rule.meta.id))
                 .flatten()
-                .map(|state| (&state.history, compiled.rule.history.as_millis() as i64));
+                .map(|state| NewTermsView::of(&compiled.rule, state));
             let mut signals = Vec::with_capacity(matches.rows.num_rows());
             for row in 0..matches.rows.num_rows() {
                 let group: Option<Vec<String>> =
@@ -325,15 +325,13 @@ impl CorrelationEngine {
                         }
                     }
                 };
-                let known = history.is_some_and(|(history, span)| {
-                    value
-                        .as_ref()
-                        .and_then(|tuple| history.get(tuple))
-                        .is_some_and(|last| *last >= times[row] - span)
-                });
-                let (event_id, context, records) = if known {
-                    // A tuple seen within the history only refreshes it: rendering its record
-                    // (most signals of a `new_terms` rule) would be wasted.
+                let silent = new_terms
+                    .as_ref()
+                    .is_some_and(|view| view.silent(value.as_deref(), times[row]));
+                let (event_id, context, records) = if silent {
+                    // A tuple seen within the history, or seen while learning, only feeds the
+                    // history: rendering its record (most signals of a `new_terms` rule) would
+                    // be wasted.
                     (event_id_of(&renderer, row), EventContext::default(), Vec::new())
                 } else {
                     let slot = &mut rendered[row];
@@ -481,12 +479,56 @@ impl CorrelationEngine {
                 window.pop_front();
             }
         }
+        if prune_maps && rule.spec.kind == CorrelationKind::TemporalOrdered {
+            // A last step ends a chain only with earlier steps no later than itself, and a
+            // signal still to come is at most the lateness behind the watermark: last steps
+            // older than that can end no chain. Held for the whole timespan, they were most of
+            // the state (a common last step such as AssumeRole waiting for a rare first one).
+            let last_step = rule.spec.rules.len() - 1;
+            let ends_horizon = watermark.saturating_sub(self.lateness_ms);
+            for window in state.groups.values_mut() {
+                window.retain(|signal| signal.source != last_step || signal.time >= ends_horizon);
+            }
+        }
         state.groups.retain(|_, window| !window.is_empty());
         if prune_maps {
             let history_horizon = watermark.saturating_sub(rule.history.as_millis() as i64);
             state.history.retain(|_, last| *last >= history_horizon);
         }
         fired
+    }
+}
+
+/// What a `new_terms` correlation's state says of a signal before it is processed.
+struct NewTermsView<'a> {
+    /// Value tuples to the time they were last seen.
+    history: &'a BTreeMap<String, i64>,
+    /// How long a tuple stays known, ms.
+    history_ms: i64,
+    /// The event time from which the learning period is over, once the earliest is known:
+    /// it only moves back when the history is seeded, which happens before any signal.
+    learned_from: Option<i64>,
+}
+
+impl<'a> NewTermsView<'a> {
+    fn of(rule: &CorrelationRule, state: &'a CorrelationState) -> Self {
+        Self {
+            history: &state.history,
+            history_ms: rule.history.as_millis() as i64,
+            learned_from: state
+                .earliest
+                .map(|earliest| earliest + rule.learning.as_millis() as i64),
+        }
+    }
+
+    /// Whether a signal of `tuple` at `time` is sure not to alert: its tuple is known within
+    /// the history, or the learning period is still running at its time.
+    fn silent(&self, tuple: Option<&str>, time: i64) -> bool {
+        let learning = self.learned_from.is_some_and(|from| time < from);
+        let known = tuple
+            .and_then(|tuple| self.history.get(tuple))
+            .is_some_and(|last| *last >= time - self.history_ms);
+        learning || known
     }
 }
 
