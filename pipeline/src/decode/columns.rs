@@ -5,7 +5,8 @@
 use std::sync::Arc;
 
 use arrow::array::{
-    ArrayRef, ListArray, MapBuilder, MapFieldNames, NullBufferBuilder, StringBuilder, StructArray,
+    ArrayBuilder, ArrayRef, ListArray, MapBuilder, MapFieldNames, NullBufferBuilder, StringArray,
+    StringBuilder, StructArray,
 };
 use arrow::buffer::OffsetBuffer;
 use arrow::datatypes::{Field, Fields};
@@ -90,6 +91,18 @@ pub(super) const INITIAL_ROWS: usize = 64;
 /// every small file's batch (about a third of the memory of the batches read ahead).
 pub(super) fn text_builder() -> StringBuilder {
     StringBuilder::with_capacity(INITIAL_ROWS, 0)
+}
+
+/// Finishes a text builder. With `again`, leaves room in it for as much again (and an eighth
+/// more): the next batch of a large file is most likely like this one, and growing to it by
+/// doubling copies the text several times and leaves up to half the buffer unused in the batch.
+pub(super) fn finish_text(builder: &mut StringBuilder, again: bool) -> StringArray {
+    let room = again.then(|| (builder.len(), builder.values_slice().len()));
+    let array = builder.finish();
+    if let Some((rows, bytes)) = room {
+        *builder = StringBuilder::with_capacity(rows, bytes + bytes / 8);
+    }
+    array
 }
 
 impl ColumnBuilder {
@@ -198,14 +211,14 @@ impl ColumnBuilder {
         }
     }
 
-    /// The finished column.
-    pub fn finish(&mut self) -> ArrayRef {
+    /// The finished column; with `again`, the builder keeps room for as much again.
+    pub fn finish(&mut self, again: bool) -> ArrayRef {
         match self {
-            Self::Text(builder, _) => Arc::new(builder.finish()),
-            Self::Struct(column) => Arc::new(column.finish()),
+            Self::Text(builder, _) => Arc::new(finish_text(builder, again)),
+            Self::Struct(column) => Arc::new(column.finish(again)),
             Self::StructList { offsets, validity, element_field, elements } => {
                 let offsets = OffsetBuffer::new(std::mem::replace(offsets, vec![0]).into());
-                let values: ArrayRef = Arc::new(elements.finish());
+                let values: ArrayRef = Arc::new(elements.finish(again));
                 Arc::new(ListArray::new(element_field.clone(), offsets, values, validity.finish()))
             }
             Self::Map(builder) => Arc::new(builder.finish()),
@@ -254,8 +267,9 @@ impl StructColumn {
         self.validity.append_null();
     }
 
-    fn finish(&mut self) -> StructArray {
-        let columns: Vec<ArrayRef> = self.children.iter_mut().map(ColumnBuilder::finish).collect();
+    fn finish(&mut self, again: bool) -> StructArray {
+        let columns: Vec<ArrayRef> =
+            self.children.iter_mut().map(|child| child.finish(again)).collect();
         StructArray::new(self.fields.clone(), columns, self.validity.finish())
     }
 }

@@ -21,7 +21,7 @@ use arrow::array::{
 use lake::quarantine::QuarantinedRecord;
 use lake::schema::{CLOUDTRAIL_FIELDS, cloudtrail_schema};
 
-use self::columns::{ColumnBuilder, INITIAL_ROWS, Unmapped, text_builder};
+use self::columns::{ColumnBuilder, INITIAL_ROWS, Unmapped, finish_text, text_builder};
 use self::scanner::{Piece, Scanner};
 use lake::json_tape::{self as tape, Kind, Node, Value};
 
@@ -115,7 +115,7 @@ pub fn decode(
         if decoder.report.skipped.is_some() {
             break;
         }
-        if decoder.rows.len() >= config.batch_rows && !on_batch(decoder.rows.finish()) {
+        if decoder.rows.len() >= config.batch_rows && !on_batch(decoder.rows.finish(true)) {
             break;
         }
     }
@@ -126,7 +126,7 @@ pub fn decode(
         decoder.report.skipped = Some(SkipReason::Insights);
     }
     if decoder.rows.len() > 0 && decoder.report.skipped.is_none() {
-        on_batch(decoder.rows.finish());
+        on_batch(decoder.rows.finish(false));
     }
     decoder.report.bytes = scanner.position();
     decoder.report
@@ -452,12 +452,13 @@ impl RowsBuilder {
         self.rows += 1;
     }
 
-    fn finish(&mut self) -> RecordBatch {
+    /// The batch of the rows appended; `more` when the source has more rows to come.
+    fn finish(&mut self, more: bool) -> RecordBatch {
         let mut columns: Vec<ArrayRef> =
-            self.columns.iter_mut().map(ColumnBuilder::finish).collect();
+            self.columns.iter_mut().map(|column| column.finish(more)).collect();
         columns.push(Arc::new(self.event_ts.finish()));
-        columns.push(Arc::new(self.unmapped.finish()));
-        columns.push(Arc::new(self.source_uris.finish()));
+        columns.push(Arc::new(finish_text(&mut self.unmapped, more)));
+        columns.push(Arc::new(finish_text(&mut self.source_uris, more)));
         columns.push(Arc::new(self.source_records.finish()));
         self.rows = 0;
         RecordBatch::try_new(cloudtrail_schema(), columns).expect("builders follow the lake schema")
