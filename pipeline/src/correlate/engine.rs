@@ -34,6 +34,7 @@ use lake::schema::cloudtrail_schema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::history::TupleHistory;
 use super::spec::{CorrelationKind, CorrelationRule};
 use super::windows::{close_windows, group_names, process};
 use crate::alert::{Alert, EventContext, event_id_of, event_times, identity_of, sort_alerts};
@@ -74,7 +75,7 @@ pub struct CorrelationState {
     /// (rule position, event id) already counted, with their time, for duplicate detection.
     pub(super) seen: BTreeMap<String, i64>,
     /// `new_terms`: value tuple to last time seen.
-    pub(super) history: BTreeMap<String, i64>,
+    pub(super) history: TupleHistory,
     /// `new_terms`: earliest event time known, anchor of the learning period.
     pub(super) earliest: Option<i64>,
 }
@@ -270,8 +271,7 @@ impl CorrelationEngine {
     ) {
         let state = self.state.correlations.entry(correlation_id.to_string()).or_default();
         for (tuple, time) in tuples {
-            let last = state.history.entry(tuple).or_insert(time);
-            *last = (*last).max(time);
+            state.history.record(&tuple, time);
         }
         state.earliest = match (state.earliest, earliest) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -444,9 +444,10 @@ impl CorrelationEngine {
         let compiled = &self.correlations[index];
         let rule = compiled.rule.clone();
         let state = self.state.correlations.entry(rule.meta.id.clone()).or_default();
-        let (mut due, pending): (Vec<Signal>, Vec<Signal>) =
-            std::mem::take(&mut state.pending).into_iter().partition(|s| s.time <= watermark);
-        state.pending = pending;
+        // Taken out in place: the signals still pending (a lateness's worth) are most of them,
+        // and partitioning into two new vectors held them three times over at the peak.
+        let mut due: Vec<Signal> =
+            state.pending.extract_if(.., |signal| signal.time <= watermark).collect();
         due.sort_by(|a, b| (a.time, &a.event_id, a.source).cmp(&(b.time, &b.event_id, b.source)));
         let mut fired = Vec::new();
         for signal in due {
@@ -493,7 +494,7 @@ impl CorrelationEngine {
         state.groups.retain(|_, window| !window.is_empty());
         if prune_maps {
             let history_horizon = watermark.saturating_sub(rule.history.as_millis() as i64);
-            state.history.retain(|_, last| *last >= history_horizon);
+            state.history.forget_before(history_horizon);
         }
         fired
     }
@@ -502,7 +503,7 @@ impl CorrelationEngine {
 /// What a `new_terms` correlation's state says of a signal before it is processed.
 struct NewTermsView<'a> {
     /// Value tuples to the time they were last seen.
-    history: &'a BTreeMap<String, i64>,
+    history: &'a TupleHistory,
     /// How long a tuple stays known, ms.
     history_ms: i64,
     /// The event time from which the learning period is over, once the earliest is known:
@@ -527,7 +528,7 @@ impl<'a> NewTermsView<'a> {
         let learning = self.learned_from.is_some_and(|from| time < from);
         let known = tuple
             .and_then(|tuple| self.history.get(tuple))
-            .is_some_and(|last| *last >= time - self.history_ms);
+            .is_some_and(|last| last >= time - self.history_ms);
         learning || known
     }
 }

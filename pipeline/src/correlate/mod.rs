@@ -3,6 +3,7 @@
 
 pub mod bootstrap;
 mod engine;
+mod history;
 pub mod import;
 pub mod spec;
 mod windows;

@@ -19,15 +19,13 @@ pub(super) fn process(
     let timespan = rule.timespan.as_millis() as i64;
     match rule.spec.kind {
         CorrelationKind::NewTerms => {
-            let Some(tuple) = signal.value.clone() else {
+            let Some(tuple) = signal.value.as_deref() else {
                 return Vec::new();
             };
             let earliest = *state.earliest.get_or_insert(signal.time);
             let history = rule.history.as_millis() as i64;
-            let known =
-                state.history.get(&tuple).is_some_and(|last| *last >= signal.time - history);
-            let last = state.history.entry(tuple).or_insert(signal.time);
-            *last = (*last).max(signal.time);
+            let known = state.history.get(tuple).is_some_and(|last| last >= signal.time - history);
+            state.history.record(tuple, signal.time);
             let learned = signal.time >= earliest + rule.learning.as_millis() as i64;
             if known || !learned {
                 return Vec::new();
