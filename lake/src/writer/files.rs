@@ -152,7 +152,7 @@ pub(crate) fn parquet_properties(
 const PAGE_BYTES: usize = 128 * 1024;
 
 /// Rows gathered at once when writing a sorted file.
-const WRITE_CHUNK_ROWS: usize = 16 * 1024;
+const WRITE_CHUNK_ROWS: usize = 4 * 1024;
 
 /// The rows of `batches` as (batch, row) pairs sorted by event time, then source and position,
 /// so the file content does not depend on arrival order. Only the sort keys are copied.
