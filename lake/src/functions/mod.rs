@@ -16,6 +16,7 @@
 
 mod arrays;
 mod calendar;
+mod conditional;
 mod json;
 pub mod json_path;
 mod network;
@@ -36,7 +37,8 @@ use datafusion::prelude::SessionContext;
 /// Registers every trailhound function on a session, replacing DataFusion's functions of the
 /// same name.
 pub fn register_all(ctx: &SessionContext) {
-    let functions: [Arc<dyn ScalarUDFImpl>; 16] = [
+    let functions: [Arc<dyn ScalarUDFImpl>; 17] = [
+        Arc::new(conditional::Coalesce::new()),
         Arc::new(json::JsonExtract::scalar()),
         Arc::new(json::JsonExtract::json()),
         Arc::new(json::JsonArrayContains::new()),
