@@ -104,12 +104,13 @@ pub struct Hit {
 
 impl Hit {
     /// The hits of one rule's matches in a batch.
-    pub fn from_matches(matches: &RuleMatches) -> Vec<Hit> {
-        let RuleMatches { rule, rows, dedup_keys, fields, .. } = matches;
+    pub fn from_matches(matches: &RuleMatches) -> crate::error::Result<Vec<Hit>> {
+        let RuleMatches { rule, dedup_keys, fields, .. } = matches;
+        let rows = matches.rows()?;
         let mut fields = fields.clone().map(Vec::into_iter);
         let times = event_times(rows);
         let renderer = RecordRenderer::new(rows);
-        (0..rows.num_rows())
+        Ok((0..rows.num_rows())
             .map(|row| {
                 let record = renderer.record(row);
                 let event_id = event_id_in(&record);
@@ -122,7 +123,7 @@ impl Hit {
                     fields: fields.as_mut().and_then(Iterator::next),
                 }
             })
-            .collect()
+            .collect())
     }
 
     /// Whether this hit waits for deduplication rather than alerting at once.

@@ -5,8 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
-use arrow::array::{AsArray, BooleanArray, RecordBatch};
-use arrow::compute::filter_record_batch;
+use arrow::array::{AsArray, RecordBatch};
 use arrow::datatypes::TimestampMillisecondType;
 use lake::schema::EVENT_TS;
 use serde::{Deserialize, Serialize};
@@ -16,7 +15,7 @@ use crate::alert::{
 };
 use crate::correlate::{CorrelationEngine, CorrelationStats};
 use crate::detect::{DetectionEngine, RuleMatches, RulePack};
-use crate::error::{PipelineError, Result};
+use crate::error::Result;
 use crate::exceptions::{ExceptionInfo, ExceptionSet};
 
 /// Default allowed lateness: CloudTrail delivers files 5 to 15 minutes after the events.
@@ -274,7 +273,7 @@ impl Processor {
         let mut alerts = Vec::new();
         for matches in self.detections.evaluate(batch)? {
             let matches = self.apply_exceptions(matches)?;
-            if matches.rows.num_rows() == 0 {
+            if matches.is_empty() {
                 continue;
             }
             if self.correlations.consumes(&matches.rule.meta.id) {
@@ -283,7 +282,7 @@ impl Processor {
             if matches.rule.meta.signal_only {
                 continue;
             }
-            for hit in Hit::from_matches(&matches) {
+            for hit in Hit::from_matches(&matches)? {
                 // A CloudTrail record delivered twice (by two trails, or a replayed file)
                 // alerts once, even after its dedup period was emitted.
                 let key = (hit.rule.meta.id.clone(), hit.event_id.clone());
@@ -317,15 +316,16 @@ impl Processor {
 
     /// Removes the rows an exception suppresses, keeping a record of each.
     fn apply_exceptions(&mut self, matches: RuleMatches) -> Result<RuleMatches> {
-        if self.exceptions.is_empty() {
+        let today = chrono::Utc::now().date_naive();
+        if !self.exceptions.covers(&matches.rule.meta.id, today) {
             return Ok(matches);
         }
-        let today = chrono::Utc::now().date_naive();
-        let verdicts = self.exceptions.suppressions(&matches.rule.meta.id, &matches.rows, today)?;
+        let verdicts =
+            self.exceptions.suppressions(&matches.rule.meta.id, matches.rows()?, today)?;
         if verdicts.iter().all(Option::is_none) {
             return Ok(matches);
         }
-        let hits = Hit::from_matches(&matches);
+        let hits = Hit::from_matches(&matches)?;
         for ((hit, verdict), position) in hits.iter().zip(&verdicts).zip(&matches.positions) {
             if let Some(index) = verdict {
                 self.suppressed_total += 1;
@@ -342,21 +342,6 @@ impl Processor {
             }
         }
         let keep: Vec<bool> = verdicts.iter().map(Option::is_none).collect();
-        let mask = BooleanArray::from(keep.clone());
-        let rows = filter_record_batch(&matches.rows, &mask).map_err(|source| {
-            PipelineError::Arrow { context: "removing suppressed matches", source }
-        })?;
-        Ok(RuleMatches {
-            rule: matches.rule,
-            rows,
-            positions: kept(matches.positions, &keep),
-            dedup_keys: matches.dedup_keys.map(|keys| kept(keys, &keep)),
-            fields: matches.fields.map(|fields| kept(fields, &keep)),
-        })
+        matches.subset(&keep)
     }
-}
-
-/// The values whose flag in `keep` is set.
-fn kept<T>(values: Vec<T>, keep: &[bool]) -> Vec<T> {
-    values.into_iter().zip(keep).filter(|(_, kept)| **kept).map(|(value, _)| value).collect()
 }

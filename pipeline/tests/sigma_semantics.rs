@@ -55,7 +55,7 @@ async fn matches(detection: &str, event: &Value) -> bool {
     });
     let mut matched = false;
     for batch in &batches {
-        matched |= engine.evaluate(batch).unwrap().iter().any(|found| found.rows.num_rows() > 0);
+        matched |= engine.evaluate(batch).unwrap().iter().any(|found| !found.is_empty());
     }
     matched
 }

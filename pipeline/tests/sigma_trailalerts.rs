@@ -27,7 +27,7 @@ async fn matches(engine: &DetectionEngine, event: &Value) -> bool {
     assert!(report.quarantined.is_empty(), "test event not decodable: {:?}", report.quarantined);
     let mut matched = false;
     for batch in &batches {
-        matched |= engine.evaluate(batch).unwrap().iter().any(|found| found.rows.num_rows() > 0);
+        matched |= engine.evaluate(batch).unwrap().iter().any(|found| !found.is_empty());
     }
     matched
 }

@@ -22,22 +22,23 @@
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
 
-use arrow::array::{AsArray, RecordBatch};
-use arrow::compute::cast;
-use arrow::datatypes::DataType;
+use arrow::array::{AsArray, RecordBatch, UInt32Array};
+use arrow::compute::{cast, take_record_batch};
+use arrow::datatypes::{DataType, SchemaRef, TimestampMillisecondType};
 use datafusion::common::DFSchema;
 use datafusion::datasource::MemTable;
 use datafusion::physical_expr::PhysicalExpr;
+use datafusion::physical_expr::utils::{collect_columns, reassign_expr_columns};
 use datafusion::prelude::SessionContext;
 use lake::record_json::RecordRenderer;
-use lake::schema::cloudtrail_schema;
+use lake::schema::{EVENT_TS, cloudtrail_schema};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::history::TupleHistory;
 use super::spec::{CorrelationKind, CorrelationRule};
 use super::windows::{close_windows, group_names, process};
-use crate::alert::{Alert, EventContext, event_id_of, event_times, identity_of, sort_alerts};
+use crate::alert::{Alert, EventContext, event_id_of, identity_of, sort_alerts};
 use crate::detect::engine::to_physical;
 use crate::detect::rule::RULE_TABLE;
 use crate::detect::{Rule, RuleMatches};
@@ -106,9 +107,8 @@ pub struct EngineState {
 
 struct Compiled {
     rule: Arc<CorrelationRule>,
-    /// Per position in `rules`: the group expressions on that rule's matches.
-    group_exprs: Vec<Vec<Arc<dyn PhysicalExpr>>>,
-    value_exprs: Vec<Arc<dyn PhysicalExpr>>,
+    /// Per position in `rules`: what is evaluated on that rule's matches.
+    sources: Vec<SourceExprs>,
     /// For each source that is a correlation: positions of our group_by in its group_by.
     chained_groups: HashMap<usize, Vec<usize>>,
 }
@@ -173,18 +173,27 @@ impl CorrelationEngine {
                     })
                     .collect()
             };
-            let group_exprs = rule
-                .spec
-                .rules
-                .iter()
-                .map(|source| compile(&rule.spec.group_for(source)))
-                .collect::<Result<Vec<_>>>()?;
             let value_texts = if rule.spec.kind == CorrelationKind::NewTerms {
                 &rule.spec.fields
             } else {
                 &rule.spec.field
             };
             let value_exprs = compile(value_texts)?;
+            let sources = rule
+                .spec
+                .rules
+                .iter()
+                .map(|source| {
+                    let group = compile(&rule.spec.group_for(source))?;
+                    SourceExprs::new(group, value_exprs.clone(), &schema).map_err(|error| {
+                        PipelineError::Rule {
+                            file: rule.file.clone(),
+                            line: 0,
+                            reason: format!("projecting the expressions of '{source}': {error}"),
+                        }
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?;
             let mut chained_groups = HashMap::new();
             for (position, source) in rule.spec.rules.iter().enumerate() {
                 if let Some(source_index) = compiled.iter().position(|c| &c.rule.meta.id == source)
@@ -206,12 +215,7 @@ impl CorrelationEngine {
                 }
                 consumers.entry(source.clone()).or_default().push((compiled.len(), position));
             }
-            compiled.push(Compiled {
-                rule: Arc::new(rule),
-                group_exprs,
-                value_exprs,
-                chained_groups,
-            });
+            compiled.push(Compiled { rule: Arc::new(rule), sources, chained_groups });
         }
         Ok(Self {
             correlations: compiled,
@@ -284,11 +288,22 @@ impl CorrelationEngine {
         let Some(targets) = self.consumers.get(&matches.rule.meta.id).cloned() else {
             return Ok(());
         };
-        let renderer = RecordRenderer::new(&matches.rows);
-        let times = event_times(&matches.rows);
+        // Rows are read where they lie in the evaluated batch: each correlation gathers only
+        // the columns its expressions read, and a record is rendered only for a signal that
+        // may alert.
+        let renderer = RecordRenderer::new(&matches.batch);
+        let rows: Vec<usize> = matches.positions.iter().map(|&row| row as usize).collect();
+        let positions = UInt32Array::from(matches.positions.clone());
+        let times: Vec<i64> = {
+            let all = matches
+                .batch
+                .column_by_name(EVENT_TS)
+                .expect("lake batches carry event_ts")
+                .as_primitive::<TimestampMillisecondType>();
+            rows.iter().map(|&row| all.value(row)).collect()
+        };
         // What a signal keeps of a row, rendered once for all the correlations using it.
-        let mut rendered: Vec<Option<(String, EventContext, String)>> =
-            vec![None; matches.rows.num_rows()];
+        let mut rendered: Vec<Option<(String, EventContext, String)>> = vec![None; rows.len()];
         let last_target = targets.len().saturating_sub(1);
         for (target, (index, position)) in targets.into_iter().enumerate() {
             let compiled = &self.correlations[index];
@@ -296,18 +311,17 @@ impl CorrelationEngine {
                 rule_id: compiled.rule.meta.id.clone(),
                 source,
             };
-            let groups =
-                evaluate_text(&compiled.group_exprs[position], &matches.rows).map_err(failed)?;
-            let values = evaluate_text(&compiled.value_exprs, &matches.rows).map_err(failed)?;
+            let (groups, values) =
+                compiled.sources[position].evaluate(&matches.batch, &positions).map_err(failed)?;
             // `new_terms`: what decides, before the signal is processed, that it cannot alert.
             let new_terms = (compiled.rule.spec.kind == CorrelationKind::NewTerms)
                 .then(|| self.state.correlations.get(&compiled.rule.meta.id))
                 .flatten()
                 .map(|state| NewTermsView::of(&compiled.rule, state));
-            let mut signals = Vec::with_capacity(matches.rows.num_rows());
-            for row in 0..matches.rows.num_rows() {
+            let mut signals = Vec::with_capacity(rows.len());
+            for (index, &row) in rows.iter().enumerate() {
                 let group: Option<Vec<String>> =
-                    groups.iter().map(|column| column[row].clone()).collect();
+                    groups.iter().map(|column| column[index].clone()).collect();
                 let Some(group) = group else {
                     self.state.stats.ungrouped_signals += 1;
                     continue;
@@ -316,7 +330,7 @@ impl CorrelationEngine {
                     None
                 } else {
                     let parts: Option<Vec<String>> =
-                        values.iter().map(|column| column[row].clone()).collect();
+                        values.iter().map(|column| column[index].clone()).collect();
                     match parts {
                         Some(parts) => Some(parts.join("\u{1f}")),
                         None => {
@@ -327,14 +341,14 @@ impl CorrelationEngine {
                 };
                 let silent = new_terms
                     .as_ref()
-                    .is_some_and(|view| view.silent(value.as_deref(), times[row]));
+                    .is_some_and(|view| view.silent(value.as_deref(), times[index]));
                 let (event_id, context, records) = if silent {
                     // A tuple seen within the history, or seen while learning, only feeds the
                     // history: rendering its record (most signals of a `new_terms` rule) would
                     // be wasted.
                     (event_id_of(&renderer, row), EventContext::default(), Vec::new())
                 } else {
-                    let slot = &mut rendered[row];
+                    let slot = &mut rendered[index];
                     if slot.is_none() {
                         let (event_id, context) = identity_of(&renderer, row);
                         *slot = Some((event_id, context, renderer.json_text(row)));
@@ -346,7 +360,7 @@ impl CorrelationEngine {
                     (event_id, context, vec![record])
                 };
                 signals.push(Signal {
-                    time: times[row],
+                    time: times[index],
                     event_id: event_id.clone(),
                     source: position,
                     group,
@@ -533,11 +547,60 @@ impl<'a> NewTermsView<'a> {
     }
 }
 
+/// What a correlation evaluates on the matches of one of its rules, over the columns read.
+struct SourceExprs {
+    /// The lake columns the expressions read (indexes into the lake schema), ascending.
+    columns: Vec<usize>,
+    /// The group-by expressions, over `columns`.
+    group: Vec<Arc<dyn PhysicalExpr>>,
+    /// The `value_count` field or `new_terms` fields, over `columns`.
+    value: Vec<Arc<dyn PhysicalExpr>>,
+}
+
+/// Text per expression per row (NULL as `None`).
+type TextColumns = Vec<Vec<Option<String>>>;
+
+impl SourceExprs {
+    /// `group` and `value` (over the lake `schema`) moved onto the columns they read.
+    fn new(
+        group: Vec<Arc<dyn PhysicalExpr>>,
+        value: Vec<Arc<dyn PhysicalExpr>>,
+        schema: &SchemaRef,
+    ) -> datafusion::error::Result<Self> {
+        let mut columns: Vec<usize> = group
+            .iter()
+            .chain(&value)
+            .flat_map(collect_columns)
+            .map(|column| column.index())
+            .collect();
+        columns.sort_unstable();
+        columns.dedup();
+        let projected = schema.project(&columns)?;
+        let onto_projection = |exprs: Vec<Arc<dyn PhysicalExpr>>| {
+            exprs
+                .into_iter()
+                .map(|expr| reassign_expr_columns(expr, &projected))
+                .collect::<datafusion::error::Result<Vec<_>>>()
+        };
+        Ok(Self { group: onto_projection(group)?, value: onto_projection(value)?, columns })
+    }
+
+    /// The group-by values and the values, as text, of the rows `positions` of `batch`.
+    fn evaluate(
+        &self,
+        batch: &RecordBatch,
+        positions: &UInt32Array,
+    ) -> datafusion::error::Result<(TextColumns, TextColumns)> {
+        let input = take_record_batch(&batch.project(&self.columns)?, positions)?;
+        Ok((evaluate_text(&self.group, &input)?, evaluate_text(&self.value, &input)?))
+    }
+}
+
 /// Evaluates expressions over matched rows, as text per row (NULL as `None`).
 fn evaluate_text(
     exprs: &[Arc<dyn PhysicalExpr>],
     rows: &RecordBatch,
-) -> datafusion::error::Result<Vec<Vec<Option<String>>>> {
+) -> datafusion::error::Result<TextColumns> {
     exprs
         .iter()
         .map(|expr| {

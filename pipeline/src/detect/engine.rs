@@ -12,10 +12,10 @@
 //! columns it needs, gathered for those rows.
 
 use std::collections::{BTreeSet, HashMap};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
-use arrow::array::{Array, AsArray, RecordBatch, UInt32Array};
-use arrow::compute::{cast, take_record_batch};
+use arrow::array::{Array, AsArray, BooleanArray, RecordBatch, UInt32Array};
+use arrow::compute::{cast, filter_record_batch, take_record_batch};
 use arrow::datatypes::{DataType, Schema};
 use datafusion::common::{DFSchema, ScalarValue};
 use datafusion::datasource::MemTable;
@@ -52,14 +52,72 @@ pub struct CompiledRule {
 pub struct RuleMatches {
     /// The rule that matched.
     pub rule: Arc<Rule>,
-    /// The matching rows (lake schema).
-    pub rows: RecordBatch,
-    /// Per matching row, its position in the evaluated batch.
+    /// The batch the rule was evaluated on (lake schema).
+    pub batch: RecordBatch,
+    /// Per match, its row in `batch`, ascending.
     pub positions: Vec<u32>,
-    /// Per row, the dedup key (when the rule has one).
+    /// The matching rows gathered, once something needs them whole (an alert, an exception,
+    /// dedup keys, fields). A signal rule feeding correlations reads a few columns of its
+    /// matches, and gathering every column of them was most of what its matches cost.
+    rows: OnceLock<RecordBatch>,
+    /// Per match, the dedup key (when the rule has one).
     pub dedup_keys: Option<Vec<String>>,
-    /// Per row, the rule's selected fields (when it selects more than `*`).
+    /// Per match, the rule's selected fields (when it selects more than `*`).
     pub fields: Option<Vec<Map<String, Value>>>,
+}
+
+impl RuleMatches {
+    /// The matches of `rule` at `positions` of `batch`, without dedup keys or fields.
+    pub fn new(rule: Arc<Rule>, batch: RecordBatch, positions: Vec<u32>) -> Self {
+        Self { rule, batch, positions, rows: OnceLock::new(), dedup_keys: None, fields: None }
+    }
+
+    /// How many rows matched.
+    pub fn len(&self) -> usize {
+        self.positions.len()
+    }
+
+    /// Whether no row matched.
+    pub fn is_empty(&self) -> bool {
+        self.positions.is_empty()
+    }
+
+    /// The matching rows (lake schema), gathered on first use.
+    pub fn rows(&self) -> Result<&RecordBatch> {
+        if let Some(rows) = self.rows.get() {
+            return Ok(rows);
+        }
+        let rows = take_record_batch(&self.batch, &UInt32Array::from(self.positions.clone()))
+            .map_err(|source| PipelineError::Arrow { context: "selecting matched rows", source })?;
+        Ok(self.rows.get_or_init(|| rows))
+    }
+
+    /// The matches whose flag in `keep` is set.
+    pub fn subset(self, keep: &[bool]) -> Result<Self> {
+        let rows = match self.rows.get() {
+            Some(rows) => {
+                let mask = BooleanArray::from(keep.to_vec());
+                let rows = filter_record_batch(rows, &mask).map_err(|source| {
+                    PipelineError::Arrow { context: "removing suppressed matches", source }
+                })?;
+                OnceLock::from(rows)
+            }
+            None => OnceLock::new(),
+        };
+        Ok(Self {
+            rule: self.rule,
+            batch: self.batch,
+            positions: kept(self.positions, keep),
+            rows,
+            dedup_keys: self.dedup_keys.map(|keys| kept(keys, keep)),
+            fields: self.fields.map(|fields| kept(fields, keep)),
+        })
+    }
+}
+
+/// The values whose flag in `keep` is set.
+fn kept<T>(values: Vec<T>, keep: &[bool]) -> Vec<T> {
+    values.into_iter().zip(keep).filter(|(_, kept)| **kept).map(|(value, _)| value).collect()
 }
 
 /// All loaded rules, compiled.
@@ -203,21 +261,14 @@ impl CompiledRule {
         if rows.is_empty() {
             return Ok(None);
         }
-        let matched = take_record_batch(batch, &UInt32Array::from(rows.clone()))
-            .map_err(|source| PipelineError::Arrow { context: "selecting matched rows", source })?;
-        let dedup_keys = if self.dedup_key.is_empty() {
-            None
-        } else {
-            Some(self.dedup_keys(&matched).map_err(failed)?)
-        };
-        let fields = if self.fields.is_empty() { None } else { Some(self.fields(&matched)?) };
-        Ok(Some(RuleMatches {
-            rule: self.rule.clone(),
-            rows: matched,
-            positions: rows,
-            dedup_keys,
-            fields,
-        }))
+        let mut matches = RuleMatches::new(self.rule.clone(), batch.clone(), rows);
+        if !self.dedup_key.is_empty() {
+            matches.dedup_keys = Some(self.dedup_keys(matches.rows()?).map_err(failed)?);
+        }
+        if !self.fields.is_empty() {
+            matches.fields = Some(self.fields(matches.rows()?)?);
+        }
+        Ok(Some(matches))
     }
 
     /// The dedup key of each row: the key expressions' values as text, joined.
@@ -501,7 +552,7 @@ mod tests {
         .unwrap();
         let found = engine.evaluate(&batch(&records)).unwrap();
         let ids = |matches: &RuleMatches| {
-            let column = matches.rows.column_by_name("eventid").unwrap();
+            let column = matches.rows().unwrap().column_by_name("eventid").unwrap();
             let column = cast(column, &DataType::Utf8).unwrap();
             (0..column.len())
                 .map(|row| column.as_string::<i32>().value(row).to_string())
@@ -527,7 +578,7 @@ mod tests {
         ]);
         let matches = engine.evaluate(&rows).unwrap();
         assert_eq!(matches.len(), 1);
-        assert_eq!(matches[0].rows.num_rows(), 1);
+        assert_eq!(matches[0].len(), 1);
         assert!(matches[0].fields.is_none() && matches[0].dedup_keys.is_none());
     }
 

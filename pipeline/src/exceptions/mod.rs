@@ -202,6 +202,13 @@ impl ExceptionSet {
         self.exceptions.is_empty()
     }
 
+    /// Whether an exception in force on `today` applies to `rule_id`.
+    pub fn covers(&self, rule_id: &str, today: NaiveDate) -> bool {
+        self.exceptions
+            .iter()
+            .any(|exception| exception.rules.is_match(rule_id) && !exception.is_expired(today))
+    }
+
     /// Indexes of the exceptions that have expired by `today` (worth a warning).
     pub fn expired(&self, today: NaiveDate) -> Vec<usize> {
         self.exceptions
