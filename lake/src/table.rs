@@ -26,6 +26,12 @@ pub const EVENTS_TABLE: &str = "cloudtrail";
 /// Name of the alerts table in SQL.
 pub const ALERTS_TABLE: &str = "alerts";
 
+/// Bytes read from the end of a lake file to get its footer in one request. DataFusion's
+/// default of 512 KiB is most of a lake file (a footer and page index take 15–40 KB), so a
+/// query answered from the footers alone read two thirds of the lake: 12.3 of 18.7 MB for
+/// `count(*)` over the benchmark corpus, copied into fresh pages on every hunt.
+const FOOTER_READ_BYTES: usize = 64 * 1024;
+
 /// Event-time bounds, in ms since the epoch: `from` inclusive, `to` exclusive.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct TimeRange {
@@ -149,7 +155,8 @@ impl LakeTables {
                 .map_err(|source| LakeError::Io { path: path.display().to_string(), source })?;
         }
         let partitions: &[&str] = if hourly { PARTITION_COLUMNS } else { ALERT_PARTITION_COLUMNS };
-        let options = ListingOptions::new(Arc::new(ParquetFormat::default()))
+        let format = ParquetFormat::default().with_metadata_size_hint(Some(FOOTER_READ_BYTES));
+        let options = ListingOptions::new(Arc::new(format))
             .with_file_extension(".parquet")
             .with_table_partition_cols(
                 partitions.iter().map(|name| (name.to_string(), DataType::Utf8)).collect(),
