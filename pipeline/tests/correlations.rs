@@ -141,6 +141,27 @@ async fn event_count_fires_once_per_window_and_resets() {
     assert!(of_rule(&alerts, "fail").is_empty());
 }
 
+/// A group-by that reads no column (one group for every signal) still counts its signals.
+#[tokio::test]
+async fn a_constant_group_by_counts_every_signal() {
+    let everyone = correlation(
+        "everyone",
+        "type = \"event_count\"\nrules = [\"fail\"]\ngroup_by = [\"'all'\"]\ntimespan = \"10m\"\ncondition = { gte = 3 }",
+    );
+    let events: Vec<Value> = ["198.51.100.1", "198.51.100.2", "198.51.100.3"]
+        .iter()
+        .enumerate()
+        .map(|(i, ip)| {
+            event(&format!("f{i}"), i as f64, "ConsoleLogin", Some("bob"), ip, "us-east-1")
+        })
+        .collect();
+    let alerts = run(vec![everyone], &events, 100, LATENESS).await;
+    let fired = of_rule(&alerts, "everyone");
+    assert_eq!(fired.len(), 1, "{alerts:?}");
+    assert_eq!(fired[0].event_ids, ["f0", "f1", "f2"]);
+    assert_eq!(fired[0].fields.as_ref().unwrap()["group_values"][0], "all");
+}
+
 #[tokio::test]
 async fn event_count_respects_the_timespan_and_groups() {
     let events = vec![

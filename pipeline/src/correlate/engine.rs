@@ -22,9 +22,9 @@
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
 
-use arrow::array::{AsArray, RecordBatch, UInt32Array};
+use arrow::array::{AsArray, RecordBatch, RecordBatchOptions, UInt32Array};
 use arrow::compute::{cast, take_record_batch};
-use arrow::datatypes::{DataType, SchemaRef, TimestampMillisecondType};
+use arrow::datatypes::{DataType, Schema, SchemaRef, TimestampMillisecondType};
 use datafusion::common::DFSchema;
 use datafusion::datasource::MemTable;
 use datafusion::physical_expr::PhysicalExpr;
@@ -591,7 +591,14 @@ impl SourceExprs {
         batch: &RecordBatch,
         positions: &UInt32Array,
     ) -> datafusion::error::Result<(TextColumns, TextColumns)> {
-        let input = take_record_batch(&batch.project(&self.columns)?, positions)?;
+        let input = if self.columns.is_empty() {
+            // Expressions that read no column (a constant group) still need the row count,
+            // which a batch without columns only has when it is given.
+            let rows = RecordBatchOptions::new().with_row_count(Some(positions.len()));
+            RecordBatch::try_new_with_options(Arc::new(Schema::empty()), Vec::new(), &rows)?
+        } else {
+            take_record_batch(&batch.project(&self.columns)?, positions)?
+        };
         Ok((evaluate_text(&self.group, &input)?, evaluate_text(&self.value, &input)?))
     }
 }
