@@ -27,7 +27,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use arrow::array::RecordBatch;
-use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::{
     ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
 };
@@ -46,7 +45,7 @@ use crate::location::{
     ALERTS_TABLE_DIR, COMPACTION_DIR, EVENTS_TABLE_DIR, LEDGER_DIR, LakeLocation,
 };
 use crate::schema::cloudtrail_schema;
-use crate::table::register_store;
+use crate::table::{lake_parquet_format, register_store};
 use crate::writer::{LedgerEntry, Partition, parquet_properties};
 
 /// Settings of a compaction.
@@ -207,7 +206,7 @@ impl Compaction {
             .map(|input| ListingTableUrl::parse(self.location.object_url(input).as_str()))
             .collect::<datafusion::error::Result<Vec<_>>>()?;
         let options =
-            ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet");
+            ListingOptions::new(Arc::new(lake_parquet_format())).with_file_extension(".parquet");
         let config = ListingTableConfig::new_with_multi_paths(urls)
             .with_listing_options(options)
             .with_schema(schema.clone());

@@ -32,6 +32,11 @@ pub const ALERTS_TABLE: &str = "alerts";
 /// `count(*)` over the benchmark corpus, copied into fresh pages on every hunt.
 const FOOTER_READ_BYTES: usize = 64 * 1024;
 
+/// How every query over the lake (hunts, backtests, compaction) reads its Parquet files.
+pub(crate) fn lake_parquet_format() -> ParquetFormat {
+    ParquetFormat::default().with_metadata_size_hint(Some(FOOTER_READ_BYTES))
+}
+
 /// Event-time bounds, in ms since the epoch: `from` inclusive, `to` exclusive.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct TimeRange {
@@ -155,8 +160,7 @@ impl LakeTables {
                 .map_err(|source| LakeError::Io { path: path.display().to_string(), source })?;
         }
         let partitions: &[&str] = if hourly { PARTITION_COLUMNS } else { ALERT_PARTITION_COLUMNS };
-        let format = ParquetFormat::default().with_metadata_size_hint(Some(FOOTER_READ_BYTES));
-        let options = ListingOptions::new(Arc::new(format))
+        let options = ListingOptions::new(Arc::new(lake_parquet_format()))
             .with_file_extension(".parquet")
             .with_table_partition_cols(
                 partitions.iter().map(|name| (name.to_string(), DataType::Utf8)).collect(),
