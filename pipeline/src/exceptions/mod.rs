@@ -204,9 +204,19 @@ impl ExceptionSet {
 
     /// Whether an exception in force on `today` applies to `rule_id`.
     pub fn covers(&self, rule_id: &str, today: NaiveDate) -> bool {
-        self.exceptions
-            .iter()
-            .any(|exception| exception.rules.is_match(rule_id) && !exception.is_expired(today))
+        self.in_force_for(rule_id, today).next().is_some()
+    }
+
+    /// The exceptions (with their indexes) that apply to `rule_id` and have not expired by
+    /// `today`.
+    fn in_force_for<'a>(
+        &'a self,
+        rule_id: &'a str,
+        today: NaiveDate,
+    ) -> impl Iterator<Item = (usize, &'a Exception)> + 'a {
+        self.exceptions.iter().enumerate().filter(move |(_, exception)| {
+            exception.rules.is_match(rule_id) && !exception.is_expired(today)
+        })
     }
 
     /// Indexes of the exceptions that have expired by `today` (worth a warning).
@@ -239,10 +249,7 @@ impl ExceptionSet {
     ) -> Result<Vec<Option<usize>>> {
         let mut found = vec![None; rows.num_rows()];
         let fields = RowFields::of(rows);
-        for (index, exception) in self.exceptions.iter().enumerate() {
-            if !exception.rules.is_match(rule_id) || exception.is_expired(today) {
-                continue;
-            }
+        for (index, exception) in self.in_force_for(rule_id, today) {
             let candidates: Vec<usize> = (0..rows.num_rows())
                 .filter(|&row| found[row].is_none() && exception.matches_fields(&fields, row))
                 .collect();
