@@ -7,7 +7,10 @@
 
 use std::sync::{Arc, LazyLock};
 
-use arrow::datatypes::{DataType, Field, Fields, Schema, SchemaRef, TimeUnit};
+use arrow::array::{AsArray, RecordBatch};
+use arrow::datatypes::{
+    DataType, Field, Fields, Schema, SchemaRef, TimeUnit, TimestampMillisecondType,
+};
 
 /// How a CloudTrail JSON value is stored in the lake.
 #[derive(Debug)]
@@ -221,6 +224,19 @@ pub const CLOUDTRAIL_FIELDS: &[SchemaField] = &[
 
 /// Column holding the event time parsed from `eventTime`.
 pub const EVENT_TS: &str = "event_ts";
+/// The event times (milliseconds since the epoch) of a lake-schema batch's rows.
+///
+/// # Panics
+///
+/// When `batch` has no `event_ts` column of the lake's type: every lake batch has one.
+pub fn event_times(batch: &RecordBatch) -> &[i64] {
+    batch
+        .column_by_name(EVENT_TS)
+        .expect("lake batches carry event_ts")
+        .as_primitive::<TimestampMillisecondType>()
+        .values()
+}
+
 /// Column holding, as a JSON object, every member of the record that has no typed column.
 pub const UNMAPPED: &str = "unmapped";
 /// Column naming the source object or file the row came from.

@@ -4,11 +4,9 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use arrow::array::{AsArray, RecordBatch};
-use arrow::datatypes::TimestampMillisecondType;
 use chrono::{DateTime, SecondsFormat};
 use lake::record_json::RecordRenderer;
-use lake::schema::EVENT_TS;
+use lake::schema::event_times;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use xxhash_rust::xxh3::Xxh3;
@@ -130,15 +128,6 @@ impl Hit {
     pub fn is_deduplicated(&self) -> bool {
         self.rule.dedup_period.is_some()
     }
-}
-
-/// The event time (ms) of each row.
-pub(crate) fn event_times(rows: &RecordBatch) -> Vec<i64> {
-    rows.column_by_name(EVENT_TS)
-        .expect("lake batches carry event_ts")
-        .as_primitive::<TimestampMillisecondType>()
-        .values()
-        .to_vec()
 }
 
 /// The top-level members an event's id and context are read from.

@@ -5,9 +5,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
-use arrow::array::{AsArray, RecordBatch};
-use arrow::datatypes::TimestampMillisecondType;
-use lake::schema::EVENT_TS;
+use arrow::array::RecordBatch;
+use lake::schema::event_times;
 use serde::{Deserialize, Serialize};
 
 use crate::alert::{
@@ -259,15 +258,11 @@ impl Processor {
     /// Runs every rule on `batch`; returns the alerts that are ready (immediate detections,
     /// dedup periods and correlation windows the watermark has closed).
     pub fn process(&mut self, batch: &RecordBatch) -> Result<Vec<Alert>> {
-        let times = batch
-            .column_by_name(EVENT_TS)
-            .expect("lake batches carry event_ts")
-            .as_primitive::<TimestampMillisecondType>();
+        let times = event_times(batch);
         if let Some(watermark) = self.watermark() {
-            self.late_events +=
-                times.values().iter().filter(|time| **time < watermark).count() as u64;
+            self.late_events += times.iter().filter(|time| **time < watermark).count() as u64;
         }
-        if let Some(newest) = times.values().iter().max() {
+        if let Some(newest) = times.iter().max() {
             self.max_event_ms = Some(self.max_event_ms.map_or(*newest, |max| max.max(*newest)));
         }
         let mut alerts = Vec::new();

@@ -32,9 +32,9 @@ mod recovery;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
-use arrow::array::{AsArray, RecordBatch, UInt32Array};
+use arrow::array::{RecordBatch, UInt32Array};
 use arrow::compute::take_record_batch;
-use arrow::datatypes::{SchemaRef, TimestampMillisecondType};
+use arrow::datatypes::SchemaRef;
 use chrono::{DateTime, Datelike};
 use futures::{StreamExt, TryStreamExt};
 use object_store::{PutMode, PutPayload};
@@ -46,7 +46,7 @@ use self::files::{GroupWrite, SortedFile};
 pub use self::recovery::{Recovery, recover};
 use crate::error::{LakeError, Result};
 use crate::location::{LEDGER_DIR, LakeLocation};
-use crate::schema::{EVENT_TS, cloudtrail_schema};
+use crate::schema::{cloudtrail_schema, event_times};
 
 /// Settings of a [`LakeWriter`].
 #[derive(Debug, Clone)]
@@ -317,12 +317,8 @@ impl LakeWriter {
         if batch.num_rows() == 0 {
             return Ok(());
         }
-        let event_ts = batch
-            .column_by_name(EVENT_TS)
-            .expect("lake batches carry event_ts")
-            .as_primitive::<TimestampMillisecondType>();
         let mut rows_by_partition: BTreeMap<Partition, Vec<u32>> = BTreeMap::new();
-        for (row, millis) in event_ts.values().iter().enumerate() {
+        for (row, millis) in event_times(batch).iter().enumerate() {
             rows_by_partition.entry(Partition::of_millis(*millis)).or_default().push(row as u32);
         }
         let progress =

@@ -24,14 +24,14 @@ use std::sync::Arc;
 
 use arrow::array::{AsArray, RecordBatch, RecordBatchOptions, UInt32Array};
 use arrow::compute::{cast, take_record_batch};
-use arrow::datatypes::{DataType, Schema, SchemaRef, TimestampMillisecondType};
+use arrow::datatypes::{DataType, Schema, SchemaRef};
 use datafusion::common::DFSchema;
 use datafusion::datasource::MemTable;
 use datafusion::physical_expr::PhysicalExpr;
 use datafusion::physical_expr::utils::{collect_columns, reassign_expr_columns};
 use datafusion::prelude::SessionContext;
 use lake::record_json::RecordRenderer;
-use lake::schema::{EVENT_TS, cloudtrail_schema};
+use lake::schema::{cloudtrail_schema, event_times};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -295,12 +295,8 @@ impl CorrelationEngine {
         let rows: Vec<usize> = matches.positions.iter().map(|&row| row as usize).collect();
         let positions = UInt32Array::from(matches.positions.clone());
         let times: Vec<i64> = {
-            let all = matches
-                .batch
-                .column_by_name(EVENT_TS)
-                .expect("lake batches carry event_ts")
-                .as_primitive::<TimestampMillisecondType>();
-            rows.iter().map(|&row| all.value(row)).collect()
+            let all = event_times(&matches.batch);
+            rows.iter().map(|&row| all[row]).collect()
         };
         // What a signal keeps of a row, rendered once for all the correlations using it.
         let mut rendered: Vec<Option<(String, EventContext, String)>> = vec![None; rows.len()];
