@@ -35,7 +35,7 @@ use lake::schema::{cloudtrail_schema, event_times};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::history::TupleHistory;
+use super::last_seen::LastSeen;
 use super::spec::{CorrelationKind, CorrelationRule};
 use super::windows::{close_windows, group_names, process};
 use crate::alert::{Alert, EventContext, event_id_of, identity_of, sort_alerts};
@@ -74,9 +74,9 @@ pub struct CorrelationState {
     /// Window contents per group key.
     pub(super) groups: BTreeMap<String, VecDeque<Signal>>,
     /// (rule position, event id) already counted, with their time, for duplicate detection.
-    pub(super) seen: BTreeMap<String, i64>,
+    pub(super) seen: LastSeen,
     /// `new_terms`: value tuple to last time seen.
-    pub(super) history: TupleHistory,
+    pub(super) history: LastSeen,
     /// `new_terms`: earliest event time known, anchor of the learning period.
     pub(super) earliest: Option<i64>,
 }
@@ -462,7 +462,7 @@ impl CorrelationEngine {
         let mut fired = Vec::new();
         for signal in due {
             let seen_key = format!("{}\u{1f}{}", signal.source, signal.event_id);
-            if state.seen.insert(seen_key, signal.time).is_some() {
+            if state.seen.record(&seen_key, signal.time) {
                 self.state.stats.duplicate_signals += 1;
                 continue;
             }
@@ -483,7 +483,7 @@ impl CorrelationEngine {
         let prune_maps = horizon.saturating_sub(*pruned_to) >= PRUNE_STEP_MS;
         if prune_maps {
             *pruned_to = horizon;
-            state.seen.retain(|_, time| *time >= horizon);
+            state.seen.forget_before(horizon);
         }
         for window in state.groups.values_mut() {
             while window.front().is_some_and(|signal| signal.time < horizon) {
@@ -513,7 +513,7 @@ impl CorrelationEngine {
 /// What a `new_terms` correlation's state says of a signal before it is processed.
 struct NewTermsView<'a> {
     /// Value tuples to the time they were last seen.
-    history: &'a TupleHistory,
+    history: &'a LastSeen,
     /// How long a tuple stays known, ms.
     history_ms: i64,
     /// The event time from which the learning period is over, once the earliest is known:

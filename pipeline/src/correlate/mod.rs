@@ -3,8 +3,8 @@
 
 pub mod bootstrap;
 mod engine;
-mod history;
 pub mod import;
+mod last_seen;
 pub mod spec;
 mod windows;
 
