@@ -8,5 +8,5 @@ mod last_seen;
 pub mod spec;
 mod windows;
 
-pub use engine::{CorrelationEngine, CorrelationStats, EngineState, Signal};
+pub use engine::{CorrelationEngine, CorrelationStats, EngineState, Evidence, Signal};
 pub use spec::{CorrelationKind, CorrelationRule, CorrelationSpec};

@@ -167,7 +167,7 @@ fn correlation_alert(rule: &CorrelationRule, members: &[Signal]) -> Alert {
         hasher.update(&[0]);
     }
     let mut event_ids: Vec<String> = Vec::new();
-    for id in members.iter().flat_map(|s| &s.event_ids) {
+    for id in members.iter().flat_map(Signal::event_ids) {
         if !event_ids.contains(id) {
             event_ids.push(id.clone());
         }
@@ -213,7 +213,7 @@ fn correlation_alert(rule: &CorrelationRule, members: &[Signal]) -> Alert {
                 .into(),
         );
     }
-    let context = &last.context;
+    let context = last.context();
     Alert {
         alert_id: format!("{:032x}", hasher.digest128()),
         rule_id: rule.meta.id.clone(),
@@ -233,7 +233,7 @@ fn correlation_alert(rule: &CorrelationRule, members: &[Signal]) -> Alert {
         fields: Some(fields),
         events: members
             .iter()
-            .flat_map(|s| &s.records)
+            .flat_map(Signal::records)
             .take(MAX_EVENTS_PER_ALERT)
             .filter_map(|record| serde_json::from_str(record).ok())
             .collect(),
