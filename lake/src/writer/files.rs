@@ -101,8 +101,10 @@ impl SortedFile {
         Ok(Self { relative, batches, order })
     }
 
-    /// Writes the rows a row group at a time, so a file never holds a second sorted copy of
-    /// all its rows.
+    /// Writes the rows a chunk at a time, so a file never holds a second sorted copy of all
+    /// its rows, and lets go of each buffered batch once its last row is written: a source
+    /// mostly in time order (as CloudTrail writes them) frees its batches as the file is
+    /// written rather than at its end.
     pub(super) async fn write(
         self,
         location: &LakeLocation,
@@ -115,10 +117,26 @@ impl SortedFile {
         let object = BufWriter::new(location.store().clone(), path.clone());
         let mut writer = AsyncArrowWriter::try_new(object, schema.clone(), Some(properties))
             .map_err(parquet_error)?;
-        let sources: Vec<&RecordBatch> = self.batches.iter().collect();
-        for chunk in self.order.chunks(WRITE_CHUNK_ROWS) {
+        let chunks: Vec<&[(usize, usize)]> = self.order.chunks(WRITE_CHUNK_ROWS).collect();
+        let mut last_chunk = vec![0; self.batches.len()];
+        for (index, chunk) in chunks.iter().enumerate() {
+            for &(batch, _) in *chunk {
+                last_chunk[batch] = index;
+            }
+        }
+        let mut used_up_after: Vec<Vec<usize>> = vec![Vec::new(); chunks.len()];
+        for (batch, last) in last_chunk.into_iter().enumerate() {
+            used_up_after[last].push(batch);
+        }
+        let mut batches = self.batches;
+        let written = RecordBatch::new_empty(schema.clone());
+        for (chunk, used_up) in chunks.into_iter().zip(used_up_after) {
+            let sources: Vec<&RecordBatch> = batches.iter().collect();
             let rows = interleave_record_batch(&sources, chunk)
                 .map_err(|source| LakeError::Arrow { context: "gathering sorted rows", source })?;
+            for batch in used_up {
+                batches[batch] = written.clone();
+            }
             writer.write(&rows).await.map_err(parquet_error)?;
         }
         let metadata = writer.finish().await.map_err(parquet_error)?;
@@ -228,5 +246,68 @@ mod tests {
         // The same rows in the same order name the same file, however they were batched.
         assert_eq!(content_name(&one_batch, &in_order), content_name(&split, &[(1, 0), (0, 0)]));
         assert_ne!(content_name(&one_batch, &in_order), content_name(&other, &in_order));
+    }
+
+    #[tokio::test]
+    async fn a_file_of_interleaved_batches_holds_every_row_in_time_order() {
+        use arrow::array::{Int64Array, StringArray, TimestampMillisecondArray};
+        use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
+        use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+        let schema = Arc::new(Schema::new(vec![
+            Field::new(EVENT_TS, DataType::Timestamp(TimeUnit::Millisecond, None), false),
+            Field::new(SOURCE_URI, DataType::Utf8, false),
+            Field::new(SOURCE_RECORD, DataType::Int64, false),
+        ]));
+        // Batches 0 and 1 interleave over the first chunks; batch 2 comes after both, so the
+        // first two are let go before its rows are gathered.
+        let rows = 3000;
+        let batch = |index: i64, times: Vec<i64>| {
+            let uris = vec![format!("source-{index}"); times.len()];
+            let records: Vec<i64> = (0..times.len() as i64).collect();
+            RecordBatch::try_new(
+                schema.clone(),
+                vec![
+                    Arc::new(TimestampMillisecondArray::from(times)),
+                    Arc::new(StringArray::from(uris)),
+                    Arc::new(Int64Array::from(records)),
+                ],
+            )
+            .unwrap()
+        };
+        let batches = vec![
+            batch(0, (0..rows).map(|row| row * 2 + 1).collect()),
+            batch(1, (0..rows).rev().map(|row| row * 2).collect()),
+            batch(2, (0..rows).map(|row| 10 * rows + row).collect()),
+        ];
+        let folder = tempfile::tempdir().unwrap();
+        let location = LakeLocation::open(folder.path().to_str().unwrap()).unwrap();
+        let partition = Partition::of_millis(0);
+        let file = SortedFile::new(&schema, partition, batches).unwrap();
+        let relative = file.relative.clone();
+        let config = LakeWriterConfig::default();
+        let stats = file.write(&location, &schema, &config).await.unwrap();
+        assert_eq!(stats.rows, 3 * rows as u64);
+
+        let bytes = std::fs::read(folder.path().join(&relative)).unwrap();
+        let reader = ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(bytes))
+            .unwrap()
+            .build()
+            .unwrap();
+        let mut times = Vec::new();
+        let mut identities = std::collections::BTreeSet::new();
+        for batch in reader {
+            let batch = batch.unwrap();
+            let uris = batch.column(1).as_string::<i32>();
+            let records = batch.column(2).as_primitive::<Int64Type>();
+            for row in 0..batch.num_rows() {
+                identities.insert((uris.value(row).to_string(), records.value(row)));
+            }
+            times.extend_from_slice(crate::schema::event_times(&batch));
+        }
+        let expected: Vec<i64> =
+            (0..2 * rows).chain((0..rows).map(|row| 10 * rows + row)).collect();
+        assert_eq!(times, expected);
+        assert_eq!(identities.len(), 3 * rows as usize);
     }
 }
