@@ -1,15 +1,17 @@
 //! The main job: read sources, decode them to batches, run the rules on every batch, write
 //! the lake and hand alerts to the sink. Several sources are downloaded and decoded at once,
 //! each on a blocking thread feeding a small channel, while detection and lake writing consume
-//! their batches one source after another, in order (so results never depend on timing);
-//! small sources are processed together, a batch of several at a time.
+//! their batches one source after another, in order (so results never depend on timing).
+//! Runs of small sources are decoded in groups, each group into one batch on one thread, and
+//! processed together.
 
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use arrow::array::BooleanArray;
 use arrow::array::RecordBatch;
-use arrow::compute::concat_batches;
+use arrow::compute::{concat_batches, filter_record_batch};
 use futures::StreamExt;
 use lake::quarantine::write_quarantine;
 use lake::writer::find_ledger_entry;
@@ -19,13 +21,13 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio::task::JoinHandle;
 
 use crate::alert::Alert;
-use crate::decode::{DecodeConfig, DecodeReport, decode};
+use crate::decode::{BatchBuilder, DecodeConfig, DecodeReport, decode, decode_whole};
 use crate::error::{PipelineError, Result};
 use crate::internal_events::{Counters, InternalEvent};
 use crate::process::{Processor, SuppressedMatch};
 use crate::sinks::AlertSink;
 use crate::sources::files::skip_by_path;
-use crate::sources::{Source, discover};
+use crate::sources::{Prepared, Source, discover};
 use crate::state::{Commit, SharedState};
 
 /// Settings of a run over local files.
@@ -68,6 +70,22 @@ pub const DEFAULT_READ_AHEAD_BYTES: u64 = 2 * 1024 * 1024;
 /// Started sources queued for processing at most (their memory is bounded by
 /// [`RunConfig::read_ahead_bytes`]; this only bounds the queue itself).
 const MAX_SOURCES_AHEAD: usize = 4096;
+
+/// Sources up to this stored size are decoded in groups, one after another on one thread into
+/// one batch: most CloudTrail files hold a few dozen events, and a thread hand-off, a set of
+/// column builders and a batch for each cost more than decoding them.
+const SMALL_SOURCE_BYTES: u64 = 256 * 1024;
+
+/// A group's batch is cut (between sources) once it holds this many times
+/// [`DecodeConfig::batch_rows`]: a group is at most half the read-ahead of stored bytes, which
+/// is only about one batch at CloudTrail's usual compression, but could be many at a better one.
+const GROUP_BATCH_ROWS_FACTOR: usize = 4;
+
+/// Downloads of a group's objects under way at once, ahead of the one being decoded.
+const OPENS_AHEAD: usize = 8;
+
+/// Ledger lookups under way at once, across groups.
+const LEDGER_LOOKUPS_AT_ONCE: usize = 16;
 
 /// What a run did.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -209,7 +227,8 @@ pub async fn restore_or_seed(
     }
 }
 
-/// A source whose download and decoding have started (or that needs neither).
+/// A source whose download and decoding have started (or that needs neither), or a group of
+/// small sources decoded.
 pub enum StartedSource {
     /// Skipped on purpose (digest, Insights), by its path.
     Skipped { uri: String, reason: &'static str },
@@ -227,12 +246,48 @@ pub enum StartedSource {
         /// otherwise hold up processing once per source.
         ledger_entry: lake::Result<Option<LedgerEntry>>,
     },
+    /// Consecutive small sources, decoded.
+    Group {
+        /// Their rows and outcomes, in source order.
+        chunks: Vec<DecodedChunk>,
+        /// The group's share of the read-ahead budget.
+        reserved: OwnedSemaphorePermit,
+    },
+}
+
+/// Rows of consecutive sources of a group, decoded into one batch, and what each gave.
+pub struct DecodedChunk {
+    /// The members' rows, in member order; `None` when they had none.
+    batch: Option<RecordBatch>,
+    members: Vec<GroupMember>,
+}
+
+/// A source of a group.
+struct GroupMember {
+    uri: String,
+    outcome: MemberOutcome,
+}
+
+/// What became of a source of a group.
+enum MemberOutcome {
+    /// Skipped by its path.
+    Skipped(&'static str),
+    /// Could not be opened.
+    Failed(String),
+    /// Decoded: its rows (`report.records` of them) follow the earlier members' in the batch.
+    Decoded {
+        source_id: String,
+        report: DecodeReport,
+        /// Its ledger lookup, under way while the rest of the group is decoded.
+        ledger_entry: JoinHandle<lake::Result<Option<LedgerEntry>>>,
+    },
 }
 
 /// Starts reading `sources` in order on a task of its own, yielding them in order: up to
 /// `config.concurrency` are opened and decoded at once, and sources keep starting while
 /// earlier ones are processed, as long as those started and not yet processed stay within
-/// `config.read_ahead_bytes`.
+/// `config.read_ahead_bytes`. Runs of small sources (see [`SMALL_SOURCE_BYTES`]) start as
+/// groups of up to half that budget.
 ///
 /// Decoding slots and read-ahead bytes are both taken in source order, so the source
 /// processed next never waits for a later one: whatever holds them comes before it.
@@ -246,19 +301,50 @@ pub fn start_sources(
     let budget = config.read_ahead_bytes.clamp(1, u64::from(u32::MAX));
     let read_ahead = Arc::new(Semaphore::new(budget as usize));
     let slots = Arc::new(Semaphore::new(config.concurrency.max(1)));
+    let lookups = Arc::new(Semaphore::new(LEDGER_LOOKUPS_AT_ONCE));
+    let builders = Arc::new(Mutex::new(Vec::new()));
     let (started_tx, started) = mpsc::channel(MAX_SOURCES_AHEAD);
     tokio::spawn(async move {
-        for source in sources {
-            let cost = source.size().clamp(1, budget) as u32;
+        let mut sources = sources.into_iter().peekable();
+        while let Some(source) = sources.next() {
+            let (group, bytes) = match source.size() <= SMALL_SOURCE_BYTES {
+                true => {
+                    let mut bytes = source.size();
+                    let mut group = vec![source];
+                    while let Some(next) = sources.next_if(|next| {
+                        next.size() <= SMALL_SOURCE_BYTES && bytes + next.size() <= budget / 2
+                    }) {
+                        bytes += next.size();
+                        group.push(next);
+                    }
+                    (Starting::Group(group), bytes)
+                }
+                false => {
+                    let bytes = source.size();
+                    (Starting::Alone(source), bytes)
+                }
+            };
+            let cost = bytes.clamp(1, budget) as u32;
             let reserved = read_ahead.clone().acquire_many_owned(cost).await.expect("never closed");
             let slot = slots.clone().acquire_owned().await.expect("never closed");
-            let starting = tokio::spawn(start_source(
-                source,
-                location.clone(),
-                decode_config.clone(),
-                slot,
-                reserved,
-            ));
+            let (location, decode_config) = (location.clone(), decode_config.clone());
+            let starting = match group {
+                Starting::Group(group) => {
+                    let shared =
+                        GroupShared { lookups: lookups.clone(), builders: builders.clone() };
+                    tokio::spawn(start_group(
+                        group,
+                        location,
+                        decode_config,
+                        slot,
+                        reserved,
+                        shared,
+                    ))
+                }
+                Starting::Alone(source) => tokio::spawn(async move {
+                    Ok(start_source(source, location, decode_config, slot, reserved).await)
+                }),
+            };
             if started_tx.send(starting).await.is_err() {
                 break; // Processing stopped.
             }
@@ -272,9 +358,86 @@ pub fn start_sources(
         starting.await.map_err(|join_error| PipelineError::Input {
             path: "source reader".into(),
             source: join_error.into(),
-        })
+        })?
     })
     .boxed()
+}
+
+/// How sources start: a larger one alone, streaming; a run of small ones as a group.
+enum Starting {
+    Alone(Source),
+    Group(Vec<Source>),
+}
+
+/// What the groups of a run share.
+struct GroupShared {
+    /// Bounds the ledger lookups under way.
+    lookups: Arc<Semaphore>,
+    /// Builders left by groups decoded, with room for about as many rows again: grown by
+    /// doubling instead, a group's batch would hold up to twice the memory its rows need.
+    builders: Arc<Mutex<Vec<BatchBuilder>>>,
+}
+
+/// Decodes the sources of `group` in order on one blocking thread, which holds `slot`, into
+/// one batch (cut between sources past [`GROUP_BATCH_ROWS_FACTOR`] batches' rows),
+/// while their objects download a few ahead and their ledger entries are looked up in the
+/// lake at `location`.
+async fn start_group(
+    group: Vec<Source>,
+    location: LakeLocation,
+    decode_config: DecodeConfig,
+    slot: OwnedSemaphorePermit,
+    reserved: OwnedSemaphorePermit,
+    shared: GroupShared,
+) -> Result<StartedSource> {
+    let runtime = tokio::runtime::Handle::current();
+    let decoding = tokio::task::spawn_blocking(move || {
+        let mut opening = futures::stream::iter(group)
+            .map(|source| async move {
+                let uri = source.uri();
+                match skip_by_path(&source.layout_path()) {
+                    Some(reason) => (uri, Err(reason.name())),
+                    None => (uri, Ok(source.prepare().await)),
+                }
+            })
+            .buffered(OPENS_AHEAD);
+        let mut rows = shared.builders.lock().expect("not poisoned").pop().unwrap_or_default();
+        let mut chunks = Vec::new();
+        let mut members = Vec::new();
+        while let Some((uri, prepared)) = runtime.block_on(opening.next()) {
+            let outcome = match prepared.map(Prepared::open) {
+                Err(reason) => MemberOutcome::Skipped(reason),
+                Ok(Err(error)) => MemberOutcome::Failed(format!("cannot open: {error}")),
+                Ok(Ok((source_id, reader))) => {
+                    let report = decode_whole(reader, &uri, &decode_config, &mut rows);
+                    let (location, lookups, id) =
+                        (location.clone(), shared.lookups.clone(), source_id.clone());
+                    let ledger_entry = runtime.spawn(async move {
+                        let _permit = lookups.acquire_owned().await.expect("never closed");
+                        find_ledger_entry(&location, &id).await
+                    });
+                    MemberOutcome::Decoded { source_id, report, ledger_entry }
+                }
+            };
+            members.push(GroupMember { uri, outcome });
+            if rows.rows() >= GROUP_BATCH_ROWS_FACTOR * decode_config.batch_rows {
+                let batch = Some(rows.finish(true));
+                chunks.push(DecodedChunk { batch, members: std::mem::take(&mut members) });
+            }
+        }
+        if !members.is_empty() {
+            let batch = (rows.rows() > 0).then(|| rows.finish(true));
+            chunks.push(DecodedChunk { batch, members });
+        }
+        shared.builders.lock().expect("not poisoned").push(rows);
+        drop(slot);
+        chunks
+    });
+    let chunks = decoding.await.map_err(|join_error| PipelineError::Input {
+        path: "group of small sources".into(),
+        source: join_error.into(),
+    })?;
+    Ok(StartedSource::Group { chunks, reserved })
 }
 
 /// Identifies `source`, opens it and starts decoding it on a blocking thread, which holds
@@ -315,10 +478,10 @@ async fn start_source(
 /// outweigh the work on so few rows.
 pub const COALESCE_ROWS: usize = 8192;
 
-/// A source read whole, held to be processed with others.
+/// A source read whole, held to be processed with others: its rows follow the earlier held
+/// sources' in the held batches.
 struct HeldSource {
     source_id: String,
-    batches: Vec<RecordBatch>,
     rows: usize,
     write_to_lake: bool,
 }
@@ -332,6 +495,8 @@ pub struct Ingestion<'a> {
     writer: &'a mut LakeWriter,
     counters: &'a Counters,
     held: Vec<HeldSource>,
+    /// The held sources' rows, in their order.
+    held_batches: Vec<RecordBatch>,
     held_rows: usize,
 }
 
@@ -343,7 +508,15 @@ impl<'a> Ingestion<'a> {
         writer: &'a mut LakeWriter,
         counters: &'a Counters,
     ) -> Self {
-        Self { location, processor, writer, counters, held: Vec::new(), held_rows: 0 }
+        Self {
+            location,
+            processor,
+            writer,
+            counters,
+            held: Vec::new(),
+            held_batches: Vec::new(),
+            held_rows: 0,
+        }
     }
 
     /// Reads one started source; returns the alerts that became ready.
@@ -358,6 +531,14 @@ impl<'a> Ingestion<'a> {
                 counters.emit(InternalEvent::SourceFailed { uri: &uri, reason: &reason });
                 return Ok(Vec::new());
             }
+            StartedSource::Group { chunks, reserved } => {
+                let mut alerts = Vec::new();
+                for chunk in chunks {
+                    alerts.extend(self.push_chunk(chunk).await?);
+                }
+                drop(reserved);
+                return Ok(alerts);
+            }
             StartedSource::Decoding {
                 uri,
                 source_id,
@@ -367,21 +548,9 @@ impl<'a> Ingestion<'a> {
                 ledger_entry,
             } => (uri, source_id, batches, decoding, reserved, ledger_entry),
         };
-        let held_already = self.held.iter().any(|held| held.source_id == source_id);
-        if held_already || self.processor.has_applied(&source_id) {
-            // Durable in the lake before the state that applied it was committed, or the same
-            // content twice among the held sources.
-            counters.emit(InternalEvent::SourceAlreadyApplied { uri: &uri });
+        let Some(write_to_lake) = self.admit(&uri, &source_id, ledger_entry?) else {
             return Ok(Vec::new());
-        }
-        let write_to_lake =
-            match self.writer.begin_looked_up_source(&source_id, &uri, ledger_entry?) {
-                SourceStatus::New => true,
-                SourceStatus::AlreadyIngested(_) | SourceStatus::InProgress => {
-                    counters.emit(InternalEvent::SourceAlreadyIngested { uri: &uri });
-                    false
-                }
-            };
+        };
         let mut read = Vec::new();
         let mut rows = 0;
         while rows < COALESCE_ROWS {
@@ -392,7 +561,8 @@ impl<'a> Ingestion<'a> {
         if rows < COALESCE_ROWS {
             self.record_decoding(decoding, &uri, &source_id).await?;
             drop(reserved);
-            self.held.push(HeldSource { source_id, batches: read, rows, write_to_lake });
+            self.held.push(HeldSource { source_id, rows, write_to_lake });
+            self.held_batches.extend(read);
             self.held_rows += rows;
             if self.held_rows >= COALESCE_ROWS {
                 return self.flush().await;
@@ -413,6 +583,94 @@ impl<'a> Ingestion<'a> {
         Ok(alerts)
     }
 
+    /// Whether a decoded source is to be processed (`None` when this state or the held sources
+    /// have it already), and if so, whether to write it to the lake (not when its ledger entry,
+    /// `ledger_entry`, or the writer says the lake has it).
+    fn admit(
+        &mut self,
+        uri: &str,
+        source_id: &str,
+        ledger_entry: Option<LedgerEntry>,
+    ) -> Option<bool> {
+        let held_already = self.held.iter().any(|held| held.source_id == source_id);
+        if held_already || self.processor.has_applied(source_id) {
+            // Durable in the lake before the state that applied it was committed, or the same
+            // content twice among the held sources.
+            self.counters.emit(InternalEvent::SourceAlreadyApplied { uri });
+            return None;
+        }
+        match self.writer.begin_looked_up_source(source_id, uri, ledger_entry) {
+            SourceStatus::New => Some(true),
+            SourceStatus::AlreadyIngested(_) | SourceStatus::InProgress => {
+                self.counters.emit(InternalEvent::SourceAlreadyIngested { uri });
+                Some(false)
+            }
+        }
+    }
+
+    /// Holds the sources of a decoded chunk of a group, and processes what is held once it is
+    /// enough. A chunk of half [`COALESCE_ROWS`] or more is processed alone, as it is: joining
+    /// it to others would copy it.
+    async fn push_chunk(&mut self, chunk: DecodedChunk) -> Result<Vec<Alert>> {
+        let DecodedChunk { batch, members } = chunk;
+        let chunk_rows = batch.as_ref().map_or(0, RecordBatch::num_rows);
+        let alone = chunk_rows >= COALESCE_ROWS / 2;
+        let mut alerts = match alone && !self.held.is_empty() {
+            true => self.flush().await?,
+            false => Vec::new(),
+        };
+        // Rows of members not admitted, when there are any: dropped from the batch.
+        let mut dropped: Option<Vec<bool>> = None;
+        let mut start = 0;
+        for GroupMember { uri, outcome } in members {
+            let (source_id, report, ledger_entry) = match outcome {
+                MemberOutcome::Skipped(reason) => {
+                    self.counters.emit(InternalEvent::SourceSkipped { uri: &uri, reason });
+                    continue;
+                }
+                MemberOutcome::Failed(reason) => {
+                    self.counters.emit(InternalEvent::SourceFailed { uri: &uri, reason: &reason });
+                    continue;
+                }
+                MemberOutcome::Decoded { source_id, report, ledger_entry } => {
+                    (source_id, report, ledger_entry)
+                }
+            };
+            let rows = report.records as usize;
+            let ledger_entry = ledger_entry.await.map_err(|join_error| {
+                PipelineError::Input { path: uri.clone().into(), source: join_error.into() }
+            })??;
+            match self.admit(&uri, &source_id, ledger_entry) {
+                Some(write_to_lake) => {
+                    record_report(&report, &uri, &source_id, self.location, self.counters).await?;
+                    self.held.push(HeldSource { source_id, rows, write_to_lake });
+                }
+                None => dropped.get_or_insert_with(|| vec![false; chunk_rows])[start..start + rows]
+                    .fill(true),
+            }
+            start += rows;
+        }
+        if let Some(batch) = batch {
+            let batch = match dropped {
+                None => batch,
+                Some(dropped) => {
+                    let kept: BooleanArray =
+                        dropped.iter().map(|&dropped| Some(!dropped)).collect();
+                    filter_record_batch(&batch, &kept).map_err(|source| PipelineError::Arrow {
+                        context: "dropping the rows of sources applied already",
+                        source,
+                    })?
+                }
+            };
+            self.held_rows += batch.num_rows();
+            self.held_batches.push(batch);
+        }
+        if alone || self.held_rows >= COALESCE_ROWS {
+            alerts.extend(self.flush().await?);
+        }
+        Ok(alerts)
+    }
+
     /// Processes what is still held; returns the alerts that became ready.
     pub async fn finish(mut self) -> Result<Vec<Alert>> {
         self.flush().await
@@ -420,12 +678,9 @@ impl<'a> Ingestion<'a> {
 
     /// Processes the held sources as one batch, then writes each to the lake.
     async fn flush(&mut self) -> Result<Vec<Alert>> {
-        let mut held = std::mem::take(&mut self.held);
+        let held = std::mem::take(&mut self.held);
+        let mut batches = std::mem::take(&mut self.held_batches);
         self.held_rows = 0;
-        // The sources' own batches go once joined: each is written as its slice of the join,
-        // which is compact where a small source's batch is mostly builder slack.
-        let batches: Vec<RecordBatch> =
-            held.iter_mut().flat_map(|source| std::mem::take(&mut source.batches)).collect();
         let Some(first) = batches.first() else {
             for source in held {
                 self.end_source(&source.source_id, Vec::new(), source.write_to_lake).await?;
@@ -433,9 +688,14 @@ impl<'a> Ingestion<'a> {
             return Ok(Vec::new());
         };
         let started = Instant::now();
-        let joined = concat_batches(&first.schema(), &batches).map_err(|source| {
-            PipelineError::Arrow { context: "joining the batches of small sources", source }
-        })?;
+        // Joined, the sources' own batches go: each source is written as its slice of the
+        // join, which is compact where a small source's batch is mostly builder slack.
+        let joined = match batches.len() {
+            1 => batches.pop().expect("one batch"),
+            _ => concat_batches(&first.schema(), &batches).map_err(|source| {
+                PipelineError::Arrow { context: "joining the batches of small sources", source }
+            })?,
+        };
         drop(batches);
         let alerts = self.processor.process(&joined)?;
         let ends: Vec<usize> = held

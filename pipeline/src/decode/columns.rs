@@ -100,7 +100,7 @@ pub(super) fn finish_text(builder: &mut StringBuilder, again: bool) -> StringArr
     let room = again.then(|| (builder.len(), builder.values_slice().len()));
     let array = builder.finish();
     if let Some((rows, bytes)) = room {
-        *builder = StringBuilder::with_capacity(rows, bytes + bytes / 8);
+        *builder = StringBuilder::with_capacity(rows + rows / 8, bytes + bytes / 8);
     }
     array
 }

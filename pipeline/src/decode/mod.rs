@@ -90,10 +90,69 @@ pub fn decode(
     config: &DecodeConfig,
     mut on_batch: impl FnMut(RecordBatch) -> bool,
 ) -> DecodeReport {
+    let mut rows = BatchBuilder::new();
+    let report = decode_source(reader, source_uri, config, &mut rows, |rows| {
+        rows.rows() < config.batch_rows || on_batch(rows.0.finish(true))
+    });
+    if rows.rows() > 0 && report.skipped.is_none() {
+        on_batch(rows.finish(false));
+    }
+    report
+}
+
+/// Decodes the whole of `reader` (decompressed bytes of the source `source_uri`) into `rows`,
+/// after the rows already there: small sources are decoded into one batch. Its rows are
+/// `report.records`; a skipped source adds none.
+pub fn decode_whole(
+    reader: impl Read,
+    source_uri: &str,
+    config: &DecodeConfig,
+    rows: &mut BatchBuilder,
+) -> DecodeReport {
+    decode_source(reader, source_uri, config, rows, |_| true)
+}
+
+/// Rows of the lake schema decoded from one or more sources, to be finished into a batch.
+pub struct BatchBuilder(RowsBuilder);
+
+impl BatchBuilder {
+    /// An empty builder.
+    pub fn new() -> Self {
+        Self(RowsBuilder::new())
+    }
+
+    /// Rows appended since the last batch.
+    pub fn rows(&self) -> usize {
+        self.0.len()
+    }
+
+    /// The batch of the rows appended since the last one; `more` when about as many rows are
+    /// to come (the builders keep room for them).
+    pub fn finish(&mut self, more: bool) -> RecordBatch {
+        self.0.finish(more)
+    }
+}
+
+impl Default for BatchBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Decodes `reader` into `rows`, calling `after_piece` after every piece of input; decoding
+/// stops when it returns `false`.
+fn decode_source(
+    reader: impl Read,
+    source_uri: &str,
+    config: &DecodeConfig,
+    rows: &mut BatchBuilder,
+    mut after_piece: impl FnMut(&mut BatchBuilder) -> bool,
+) -> DecodeReport {
+    rows.0.start_source(source_uri);
     let mut decoder = Decoder {
         source_uri,
         config,
-        rows: RowsBuilder::new(source_uri),
+        rows,
         report: DecodeReport::default(),
         next_index: 0,
         raw_budget: config.quarantine_raw_budget,
@@ -112,10 +171,7 @@ pub fn decode(
             }
         };
         decoder.piece(&piece, scanner.piece_bytes(), scanner.piece_tape());
-        if decoder.report.skipped.is_some() {
-            break;
-        }
-        if decoder.rows.len() >= config.batch_rows && !on_batch(decoder.rows.finish(true)) {
+        if decoder.report.skipped.is_some() || !after_piece(decoder.rows) {
             break;
         }
     }
@@ -125,9 +181,6 @@ pub fn decode(
     {
         decoder.report.skipped = Some(SkipReason::Insights);
     }
-    if decoder.rows.len() > 0 && decoder.report.skipped.is_none() {
-        on_batch(decoder.rows.finish(false));
-    }
     decoder.report.bytes = scanner.position();
     decoder.report
 }
@@ -135,7 +188,7 @@ pub fn decode(
 struct Decoder<'a> {
     source_uri: &'a str,
     config: &'a DecodeConfig,
-    rows: RowsBuilder,
+    rows: &'a mut BatchBuilder,
     report: DecodeReport,
     next_index: u64,
     raw_budget: usize,
@@ -299,7 +352,7 @@ impl Decoder<'_> {
         match time::parse_event_time(&event_time) {
             Ok(millis) => {
                 self.saw_records = true;
-                self.rows.append(record, millis, index);
+                self.rows.0.append(record, millis, index);
                 self.report.records += 1;
             }
             Err(reason) => self.quarantine(offset, Some(index), reason, bytes),
@@ -406,9 +459,9 @@ struct RowsBuilder {
 }
 
 impl RowsBuilder {
-    fn new(source_uri: &str) -> Self {
+    fn new() -> Self {
         Self {
-            source_uri: source_uri.to_string(),
+            source_uri: String::new(),
             columns: CLOUDTRAIL_FIELDS
                 .iter()
                 .map(|field| ColumnBuilder::new(&field.shape))
@@ -420,6 +473,12 @@ impl RowsBuilder {
             rows: 0,
             filled: vec![false; CLOUDTRAIL_FIELDS.len()],
         }
+    }
+
+    /// Rows appended from now on come from `source_uri`.
+    fn start_source(&mut self, source_uri: &str) {
+        self.source_uri.clear();
+        self.source_uri.push_str(source_uri);
     }
 
     fn len(&self) -> usize {

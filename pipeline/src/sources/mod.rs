@@ -52,20 +52,38 @@ impl Source {
     /// size) and a blocking reader of the decompressed content (gzip detected by its magic
     /// bytes), to be read on a blocking thread.
     pub async fn open(&self) -> io::Result<(String, Box<dyn Read + Send>)> {
+        let prepared = self.prepare().await;
+        tokio::task::spawn_blocking(move || prepared.open()).await.map_err(io::Error::other)?
+    }
+
+    /// Does what opening the source needs the async runtime for: an object's download is
+    /// started (so several can be under way while one is decoded); a file is left to
+    /// [`Prepared::open`].
+    pub async fn prepare(&self) -> Prepared {
         match self {
-            Self::File(file) => {
-                let file = file.clone();
-                tokio::task::spawn_blocking(move || file.open_identified())
-                    .await
-                    .map_err(io::Error::other)?
-            }
-            Self::Object(object) => {
-                let (id, body) = object.open().await?;
-                // The gzip sniff reads the first bytes: off the async runtime.
-                let reader = tokio::task::spawn_blocking(move || open_decompressed(body))
-                    .await
-                    .map_err(io::Error::other)??;
-                Ok((id, reader))
+            Self::File(file) => Prepared::File(file.clone()),
+            Self::Object(object) => Prepared::Object(object.open().await),
+        }
+    }
+}
+
+/// A source ready to be opened on a blocking thread (see [`Source::prepare`]).
+pub enum Prepared {
+    /// A local file, not read yet.
+    File(FileSource),
+    /// An object's id and body, or why its download could not start.
+    Object(io::Result<(String, Box<dyn Read + Send>)>),
+}
+
+impl Prepared {
+    /// The source's id and a reader of its decompressed content. Blocks: call it on a
+    /// blocking thread.
+    pub fn open(self) -> io::Result<(String, Box<dyn Read + Send>)> {
+        match self {
+            Self::File(file) => file.open_identified(),
+            Self::Object(opened) => {
+                let (id, body) = opened?;
+                Ok((id, open_decompressed(body)?))
             }
         }
     }
