@@ -28,7 +28,7 @@ use crate::process::{Processor, SuppressedMatch};
 use crate::sinks::AlertSink;
 use crate::sources::files::skip_by_path;
 use crate::sources::{Prepared, Source, discover};
-use crate::state::{Commit, SharedState};
+use crate::state::{Commit, EncodedCheckpoint, SharedState};
 
 /// Settings of a run over local files.
 #[derive(Debug, Clone)]
@@ -162,9 +162,13 @@ pub async fn run_files(
         send_all(alerts, sink, counters).await?;
     }
     send_all(ingestion.finish().await?, sink, counters).await?;
-    writer.flush().await?;
+    // The checkpoint is encoded while the last files are written on other threads; it is
+    // committed only once they are durable.
+    let (flushed, checkpoint) =
+        tokio::join!(writer.flush(), async { EncodedCheckpoint::of(&processor.checkpoint(&[])) });
+    flushed?;
     sink.flush().await?;
-    if state.commit(&processor.checkpoint(&[])).await? == Commit::Conflict {
+    if state.commit_encoded(checkpoint).await? == Commit::Conflict {
         return Err(PipelineError::StateConflict { lake: location.url().to_string() });
     }
     send_all(processor.finish(), sink, counters).await?;

@@ -48,6 +48,21 @@ pub struct SharedState {
     conditional: bool,
 }
 
+/// A checkpoint as stored: JSON, zstd-compressed.
+pub struct EncodedCheckpoint(Vec<u8>);
+
+impl EncodedCheckpoint {
+    /// Encodes `checkpoint` (a [`Checkpoint`], or a view serialised as one).
+    pub fn of(checkpoint: &impl Serialize) -> Self {
+        // Compressed as it is serialised: the JSON text itself was the largest allocation of
+        // a run over a 1 GiB file (benches/large-file.sh).
+        let mut encoder =
+            zstd::Encoder::new(Vec::new(), STATE_ZSTD_LEVEL).expect("zstd starts in memory");
+        serde_json::to_writer(&mut encoder, checkpoint).expect("state serialises");
+        Self(encoder.finish().expect("zstd finishes in memory"))
+    }
+}
+
 impl SharedState {
     /// The state of the lake at `location` (nothing is read yet).
     pub fn new(location: &LakeLocation) -> Self {
@@ -92,12 +107,13 @@ impl SharedState {
     /// Writes `checkpoint` (a [`Checkpoint`], or a view serialised as one) if nobody else
     /// committed since this handle's last load or commit.
     pub async fn commit(&mut self, checkpoint: &impl Serialize) -> Result<Commit> {
-        // Compressed as it is serialised: the JSON text itself was the largest allocation of
-        // a run over a 1 GiB file (benches/large-file.sh).
-        let mut encoder =
-            zstd::Encoder::new(Vec::new(), STATE_ZSTD_LEVEL).expect("zstd starts in memory");
-        serde_json::to_writer(&mut encoder, checkpoint).expect("state serialises");
-        let body = PutPayload::from(encoder.finish().expect("zstd finishes in memory"));
+        self.commit_encoded(EncodedCheckpoint::of(checkpoint)).await
+    }
+
+    /// As [`SharedState::commit`], for a checkpoint encoded beforehand (while something else
+    /// had to finish before the commit).
+    pub async fn commit_encoded(&mut self, checkpoint: EncodedCheckpoint) -> Result<Commit> {
+        let body = PutPayload::from(checkpoint.0);
         let mode = match (&self.version, self.conditional) {
             (_, false) => PutMode::Overwrite,
             (Some(version), true) => PutMode::Update(version.clone()),
