@@ -12,6 +12,7 @@
 //! columns it needs, gathered for those rows.
 
 use std::collections::{BTreeSet, HashMap};
+use std::panic::resume_unwind;
 use std::sync::{Arc, OnceLock};
 
 use arrow::array::{Array, AsArray, BooleanArray, RecordBatch, UInt32Array};
@@ -150,9 +151,19 @@ impl DetectionEngine {
             DFSchema::try_from_qualified_schema(RULE_TABLE, &schema).map_err(|source| {
                 PipelineError::RuleEvaluation { rule_id: "(setup)".into(), source }
             })?;
-        let mut compiled = Vec::with_capacity(rules.len());
-        for rule in rules {
-            compiled.push(compile_rule(&ctx, &qualified, &schema, rule).await?);
+        // Planned on the runtime's threads at once: planning the pack is most of a start.
+        let qualified = Arc::new(qualified);
+        let planning: Vec<_> = rules
+            .into_iter()
+            .map(|rule| {
+                let (ctx, qualified, schema) = (ctx.clone(), qualified.clone(), schema.clone());
+                tokio::spawn(async move { compile_rule(&ctx, &qualified, &schema, rule).await })
+            })
+            .collect();
+        let mut compiled = Vec::with_capacity(planning.len());
+        for planned in planning {
+            let planned = planned.await.unwrap_or_else(|error| resume_unwind(error.into_panic()));
+            compiled.push(planned?);
         }
         let mut by_event_name: HashMap<String, Vec<usize>> = HashMap::new();
         for (position, rule) in compiled.iter().enumerate() {
