@@ -7,6 +7,7 @@ use arrow::array::BooleanArray;
 use arrow::array::RecordBatch;
 use arrow::compute::{concat_batches, filter_record_batch};
 use lake::quarantine::write_quarantine;
+use lake::schema::event_times;
 use lake::{LakeLocation, LakeWriter, LedgerEntry, SourceStatus};
 use object_store::{ObjectStoreExt, PutPayload};
 use tokio::task::JoinHandle;
@@ -326,14 +327,7 @@ impl<'a> Ingestion<'a> {
 }
 
 fn newest_event_time(batch: &RecordBatch) -> Option<i64> {
-    use arrow::array::AsArray;
-    batch
-        .column_by_name(lake::schema::EVENT_TS)?
-        .as_primitive::<arrow::datatypes::TimestampMillisecondType>()
-        .values()
-        .iter()
-        .max()
-        .copied()
+    event_times(batch).iter().max().copied()
 }
 
 /// Counts what decoding found and keeps the quarantined records.
