@@ -5,8 +5,10 @@ pub mod bootstrap;
 mod engine;
 pub mod import;
 mod last_seen;
+mod signal;
 pub mod spec;
 mod windows;
 
-pub use engine::{CorrelationEngine, CorrelationStats, EngineState, Evidence, Signal};
+pub use engine::{CorrelationEngine, CorrelationStats, EngineState};
+pub use signal::{Evidence, Signal};
 pub use spec::{CorrelationKind, CorrelationRule, CorrelationSpec};

@@ -6,7 +6,8 @@ use std::collections::VecDeque;
 use serde_json::{Map, Value};
 use xxhash_rust::xxh3::Xxh3;
 
-use super::engine::{CorrelationState, Signal};
+use super::engine::CorrelationState;
+use super::signal::Signal;
 use super::spec::{CorrelationKind, CorrelationRule};
 use crate::alert::{Alert, MAX_EVENTS_PER_ALERT, Mitre, format_millis};
 
