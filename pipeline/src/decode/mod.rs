@@ -92,7 +92,7 @@ pub fn decode(
 ) -> DecodeReport {
     let mut rows = BatchBuilder::new();
     let report = decode_source(reader, source_uri, config, &mut rows, |rows| {
-        rows.rows() < config.batch_rows || on_batch(rows.0.finish(true))
+        rows.rows() < config.batch_rows || on_batch(rows.finish(true))
     });
     if rows.rows() > 0 && report.skipped.is_none() {
         on_batch(rows.finish(false));
@@ -112,33 +112,6 @@ pub fn decode_whole(
     decode_source(reader, source_uri, config, rows, |_| true)
 }
 
-/// Rows of the lake schema decoded from one or more sources, to be finished into a batch.
-pub struct BatchBuilder(RowsBuilder);
-
-impl BatchBuilder {
-    /// An empty builder.
-    pub fn new() -> Self {
-        Self(RowsBuilder::new())
-    }
-
-    /// Rows appended since the last batch.
-    pub fn rows(&self) -> usize {
-        self.0.len()
-    }
-
-    /// The batch of the rows appended since the last one; `more` when about as many rows are
-    /// to come (the builders keep room for them).
-    pub fn finish(&mut self, more: bool) -> RecordBatch {
-        self.0.finish(more)
-    }
-}
-
-impl Default for BatchBuilder {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 /// Decodes `reader` into `rows`, calling `after_piece` after every piece of input; decoding
 /// stops when it returns `false`.
 fn decode_source(
@@ -148,7 +121,7 @@ fn decode_source(
     rows: &mut BatchBuilder,
     mut after_piece: impl FnMut(&mut BatchBuilder) -> bool,
 ) -> DecodeReport {
-    rows.0.start_source(source_uri);
+    rows.start_source(source_uri);
     let mut decoder = Decoder {
         source_uri,
         config,
@@ -352,7 +325,7 @@ impl Decoder<'_> {
         match time::parse_event_time(&event_time) {
             Ok(millis) => {
                 self.saw_records = true;
-                self.rows.0.append(record, millis, index);
+                self.rows.append(record, millis, index);
                 self.report.records += 1;
             }
             Err(reason) => self.quarantine(offset, Some(index), reason, bytes),
@@ -445,8 +418,8 @@ impl Hasher for Fnv1a {
     }
 }
 
-/// Builds record batches of the lake schema, row by row.
-struct RowsBuilder {
+/// Builds record batches of the lake schema, row by row, from one or more sources.
+pub struct BatchBuilder {
     source_uri: String,
     columns: Vec<ColumnBuilder>,
     event_ts: TimestampMillisecondBuilder,
@@ -458,8 +431,15 @@ struct RowsBuilder {
     filled: Vec<bool>,
 }
 
-impl RowsBuilder {
-    fn new() -> Self {
+impl Default for BatchBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl BatchBuilder {
+    /// An empty builder.
+    pub fn new() -> Self {
         Self {
             source_uri: String::new(),
             columns: CLOUDTRAIL_FIELDS
@@ -481,7 +461,8 @@ impl RowsBuilder {
         self.source_uri.push_str(source_uri);
     }
 
-    fn len(&self) -> usize {
+    /// Rows appended since the last batch.
+    pub fn rows(&self) -> usize {
         self.rows
     }
 
@@ -511,8 +492,9 @@ impl RowsBuilder {
         self.rows += 1;
     }
 
-    /// The batch of the rows appended; `more` when the source has more rows to come.
-    fn finish(&mut self, more: bool) -> RecordBatch {
+    /// The batch of the rows appended since the last one; `more` when about as many rows are
+    /// to come (the builders keep room for them).
+    pub fn finish(&mut self, more: bool) -> RecordBatch {
         let mut columns: Vec<ArrayRef> =
             self.columns.iter_mut().map(|column| column.finish(more)).collect();
         columns.push(Arc::new(self.event_ts.finish()));
