@@ -162,12 +162,10 @@ impl<'a> Ingestion<'a> {
         let DecodedChunk { batch, members } = chunk;
         let chunk_rows = batch.as_ref().map_or(0, RecordBatch::num_rows);
         let alone = chunk_rows >= COALESCE_ROWS / 2;
-        let mut alerts = match alone && !self.held.is_empty() {
-            true => self.flush().await?,
-            false => Vec::new(),
-        };
-        // Rows of members not admitted, when there are any: dropped from the batch.
-        let mut dropped: Option<Vec<bool>> = None;
+        let mut alerts =
+            if alone && !self.held.is_empty() { self.flush().await? } else { Vec::new() };
+        // Rows to keep, once a member is not admitted: its rows are dropped from the batch.
+        let mut kept: Option<Vec<bool>> = None;
         let mut start = 0;
         for GroupMember { uri, outcome } in members {
             let (source_id, report, ledger_entry) = match outcome {
@@ -192,17 +190,16 @@ impl<'a> Ingestion<'a> {
                     record_report(&report, &uri, &source_id, self.location, self.counters).await?;
                     self.held.push(HeldSource { source_id, rows, write_to_lake });
                 }
-                None => dropped.get_or_insert_with(|| vec![false; chunk_rows])[start..start + rows]
-                    .fill(true),
+                None => kept.get_or_insert_with(|| vec![true; chunk_rows])[start..start + rows]
+                    .fill(false),
             }
             start += rows;
         }
         if let Some(batch) = batch {
-            let batch = match dropped {
+            let batch = match kept {
                 None => batch,
-                Some(dropped) => {
-                    let kept: BooleanArray =
-                        dropped.iter().map(|&dropped| Some(!dropped)).collect();
+                Some(kept) => {
+                    let kept = BooleanArray::from(kept);
                     filter_record_batch(&batch, &kept).map_err(|source| PipelineError::Arrow {
                         context: "dropping the rows of sources applied already",
                         source,

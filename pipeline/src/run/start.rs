@@ -118,22 +118,18 @@ pub fn start_sources(
     tokio::spawn(async move {
         let mut sources = sources.into_iter().peekable();
         while let Some(source) = sources.next() {
-            let (group, bytes) = match source.size() <= SMALL_SOURCE_BYTES {
-                true => {
-                    let mut bytes = source.size();
-                    let mut group = vec![source];
-                    while let Some(next) = sources.next_if(|next| {
-                        next.size() <= SMALL_SOURCE_BYTES && bytes + next.size() <= budget / 2
-                    }) {
-                        bytes += next.size();
-                        group.push(next);
-                    }
-                    (Starting::Group(group), bytes)
+            let mut bytes = source.size();
+            let group = if bytes <= SMALL_SOURCE_BYTES {
+                let mut group = vec![source];
+                while let Some(next) = sources.next_if(|next| {
+                    next.size() <= SMALL_SOURCE_BYTES && bytes + next.size() <= budget / 2
+                }) {
+                    bytes += next.size();
+                    group.push(next);
                 }
-                false => {
-                    let bytes = source.size();
-                    (Starting::Alone(source), bytes)
-                }
+                Starting::Group(group)
+            } else {
+                Starting::Alone(source)
             };
             let cost = bytes.clamp(1, budget) as u32;
             let reserved = read_ahead.clone().acquire_many_owned(cost).await.expect("never closed");
