@@ -39,6 +39,8 @@ pub enum InternalEvent<'a> {
     MessagesReceived { count: u64 },
     /// An SQS message was deleted once its work was durable.
     MessageDeleted,
+    /// SQS messages received as the worker stopped were made visible again, not handled.
+    MessagesReleased { count: u64 },
     /// An SQS message could not be understood: left to the redrive policy.
     MessageRejected { id: &'a str, reason: &'a str },
     /// Another worker committed the shared state first: the batch is redone.
@@ -94,6 +96,8 @@ pub struct Counters {
     pub messages_received: AtomicU64,
     /// SQS messages deleted.
     pub messages_deleted: AtomicU64,
+    /// SQS messages made visible again, unhandled, as the worker stopped.
+    pub messages_released: AtomicU64,
     /// SQS messages rejected (left for the dead-letter queue).
     pub messages_rejected: AtomicU64,
     /// Shared state commits lost to another worker.
@@ -206,6 +210,10 @@ impl Counters {
             }
             InternalEvent::MessageDeleted => {
                 self.messages_deleted.fetch_add(1, Ordering::Relaxed);
+            }
+            InternalEvent::MessagesReleased { count } => {
+                tracing::info!(count, "stopping: messages received but not handled released");
+                self.messages_released.fetch_add(count, Ordering::Relaxed);
             }
             InternalEvent::MessageRejected { id, reason } => {
                 tracing::error!(

@@ -451,10 +451,11 @@ async fn run(settings: pipeline::config::ResolvedRun) -> Result<ExitCode> {
         .await
         .context("the queue consumer stopped")?;
         eprintln!(
-            "trailhound: messages_received={} messages_deleted={} messages_failed={} state_conflicts={} events={} alerts={}",
+            "trailhound: messages_received={} messages_deleted={} messages_failed={} messages_released={} state_conflicts={} events={} alerts={}",
             stats.received,
             stats.deleted,
             stats.failed,
+            stats.released,
             stats.state_conflicts,
             counters.events.load(std::sync::atomic::Ordering::Relaxed),
             counters.alerts()

@@ -117,6 +117,11 @@ pub fn metrics(counters: &Counters) -> String {
         counters.messages_deleted.load(Ordering::Relaxed),
     );
     counter(
+        "trailhound_sqs_messages_released_total",
+        "SQS messages received as the worker stopped, made visible again unhandled.",
+        counters.messages_released.load(Ordering::Relaxed),
+    );
+    counter(
         "trailhound_sqs_messages_failed_total",
         "SQS messages not understood, left to the dead-letter queue.",
         counters.messages_rejected.load(Ordering::Relaxed),

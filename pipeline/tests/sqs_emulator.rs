@@ -197,3 +197,54 @@ async fn the_heartbeat_keeps_messages_invisible() {
     let after = client.receive_message().queue_url(&url).wait_time_seconds(2).send().await.unwrap();
     assert_eq!(after.messages().len(), 1, "visible again once the heartbeat stopped");
 }
+
+/// A stop while a long poll is under way does not drop the receive: the message it brings in
+/// is made visible again at once, unhandled, instead of staying invisible for the queue's
+/// visibility timeout.
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the AWS emulator: run by scripts/test-all.sh"]
+async fn a_stop_during_a_receive_returns_its_messages_to_the_queue() {
+    let client = sqs::client().await;
+    let queue = client
+        .create_queue()
+        .queue_name(format!("stop-{}", std::process::id()))
+        .attributes(QueueAttributeName::VisibilityTimeout, "60")
+        .send()
+        .await
+        .unwrap();
+    let url = queue.queue_url().unwrap().to_string();
+    // The stop comes 300 ms into a 5 s long poll; the message is sent only then, so the
+    // receive under way is what brings it in.
+    let sender = client.clone();
+    let sender_url = url.clone();
+    let stop = async move {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        sender.send_message().queue_url(&sender_url).message_body("work").send().await.unwrap();
+    };
+    let lake = tempfile::tempdir().unwrap();
+    let config = SqsConfig {
+        queue_url: url.clone(),
+        wait_seconds: 5,
+        max_empty_receives: None,
+        visibility_timeout: 60,
+        takeover_seconds: 60,
+    };
+    let counters = Counters::default();
+    let stats = sqs::consume(
+        &client,
+        &config,
+        &RunConfig::for_inputs(Vec::new()),
+        &LakeLocation::open(lake.path().to_str().unwrap()).unwrap(),
+        &mut pack_processor().await,
+        &mut JsonLinesSink::writer("test", Box::new(std::io::sink())),
+        &counters,
+        stop,
+    )
+    .await
+    .unwrap();
+    assert_eq!((stats.received, stats.released), (0, 1), "{stats:?}");
+    assert_eq!(counters.messages_released.load(std::sync::atomic::Ordering::Relaxed), 1);
+    let again = client.receive_message().queue_url(&url).send().await.unwrap();
+    let bodies: Vec<&str> = again.messages().iter().filter_map(|m| m.body()).collect();
+    assert_eq!(bodies, ["work"], "visible again at once, not after 60 s");
+}

@@ -24,7 +24,10 @@
 use std::collections::{HashMap, HashSet};
 
 use aws_sdk_sqs::Client;
-use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, QueueAttributeName};
+use aws_sdk_sqs::types::{
+    ChangeMessageVisibilityBatchRequestEntry, DeleteMessageBatchRequestEntry, QueueAttributeName,
+};
+use futures::FutureExt;
 use lake::{LakeLocation, LakeWriter, LakeWriterConfig};
 use object_store::ObjectMeta;
 use object_store::path::Path as ObjectPath;
@@ -68,6 +71,8 @@ pub struct SqsStats {
     pub deleted: u64,
     /// Messages left for redelivery (unknown shapes, failures).
     pub failed: u64,
+    /// Messages a receive under way at a stop brought in: made visible again, not handled.
+    pub released: u64,
     /// State commits lost to another worker (the batch was redone).
     pub state_conflicts: u64,
 }
@@ -306,19 +311,32 @@ pub async fn consume(
     let mut drained = false;
     tokio::pin!(stop);
     loop {
-        let received = tokio::select! {
-            () = &mut stop => break,
-            received = client
-                .receive_message()
-                .queue_url(&sqs.queue_url)
-                .max_number_of_messages(10)
-                .wait_time_seconds(sqs.wait_seconds)
-                .send() => received,
+        if (&mut stop).now_or_never().is_some() {
+            break;
+        }
+        let receive = client
+            .receive_message()
+            .queue_url(&sqs.queue_url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(sqs.wait_seconds)
+            .send();
+        tokio::pin!(receive);
+        // A receive under way is not dropped on a stop: the queue may already have handed out
+        // its messages, which would then stay invisible for a whole visibility timeout.
+        let (received, stopping) = tokio::select! {
+            received = &mut receive => (received, false),
+            () = &mut stop => (receive.await, true),
         };
         let messages = received
             .map_err(|error| queue_error("receive", &sqs.queue_url, error))?
             .messages
             .unwrap_or_default();
+        if stopping {
+            let receipts: Vec<String> =
+                messages.iter().filter_map(|m| m.receipt_handle().map(str::to_string)).collect();
+            worker.stats.released += release_all(client, &sqs.queue_url, &receipts, counters).await;
+            break;
+        }
         if messages.is_empty() {
             if worker.has_orphans() {
                 let alerts = worker.commit_batch(&[], false).await?;
@@ -408,6 +426,56 @@ async fn delete_all(
         }
     }
     Ok(deleted_total)
+}
+
+/// Makes messages received but not handled visible again at once, ten per request, so that
+/// another worker takes them now rather than after their visibility timeout. A failure is
+/// only logged: those messages come back when their timeout ends. Returns how many went.
+async fn release_all(
+    client: &Client,
+    queue_url: &str,
+    receipts: &[String],
+    counters: &Counters,
+) -> u64 {
+    let mut released_total = 0;
+    for chunk in receipts.chunks(10) {
+        let entries = chunk
+            .iter()
+            .enumerate()
+            .map(|(index, receipt)| {
+                ChangeMessageVisibilityBatchRequestEntry::builder()
+                    .id(index.to_string())
+                    .receipt_handle(receipt)
+                    .visibility_timeout(0)
+                    .build()
+                    .expect("id and receipt handle are set")
+            })
+            .collect();
+        let released = client
+            .change_message_visibility_batch()
+            .queue_url(queue_url)
+            .set_entries(Some(entries))
+            .send()
+            .await;
+        match released {
+            Ok(released) => {
+                let count = released.successful().len() as u64;
+                counters.emit(InternalEvent::MessagesReleased { count });
+                released_total += count;
+                if !released.failed().is_empty() {
+                    tracing::warn!(
+                        count = released.failed().len(),
+                        "messages could not be released: they come back after their visibility timeout"
+                    );
+                }
+            }
+            Err(error) => tracing::warn!(
+                error = %queue_error("release", queue_url, error),
+                "messages could not be released: they come back after their visibility timeout"
+            ),
+        }
+    }
+    released_total
 }
 
 /// Whether the queue holds no message at all, visible, in flight or delayed (as far as SQS's
