@@ -158,3 +158,81 @@ async fn writers_sharing_a_lake_write_a_source_given_to_both_once() {
     assert!(expected > 0);
     assert_eq!(rows, expected, "the shared source's rows once");
 }
+
+/// Where sources are cut into lake files depends on their rows alone, not on the spare
+/// capacity of the batches carrying them. That capacity follows the decoding buffers a batch
+/// happened to reuse (decoders share a pool), and a source written again after a crash must
+/// land in the same files, named by their rows, not beside them.
+#[tokio::test]
+async fn file_cuts_depend_on_the_rows_not_on_spare_capacity() {
+    use arrow::array::RecordBatch;
+    use lake::{LakeWriter, LakeWriterConfig, SourceStatus};
+    use pipeline::decode::{BatchBuilder, DecodeConfig, decode_whole};
+    use pipeline::sources::files::FileSource;
+
+    let mut paths: Vec<_> = walkdir::WalkDir::new(samples())
+        .into_iter()
+        .map(|entry| entry.unwrap().into_path())
+        .filter(|path| path.is_file() && path.to_string_lossy().contains("/CloudTrail/"))
+        .collect();
+    paths.sort();
+    let decode_into = |path: &std::path::Path, rows: &mut BatchBuilder| {
+        let reader = FileSource { path: path.to_path_buf(), size: 0 }.open().unwrap();
+        decode_whole(reader, &path.display().to_string(), &DecodeConfig::default(), rows);
+    };
+    // Each source decoded by a builder of its own, or by one builder reused as the pool reuses
+    // them, last used for a group four times as large: the same rows in larger buffers.
+    let decode_all = |reuse: bool| -> Vec<(String, RecordBatch)> {
+        let mut shared = BatchBuilder::new();
+        paths
+            .iter()
+            .map(|path| {
+                let mut own = BatchBuilder::new();
+                let rows = if reuse { &mut shared } else { &mut own };
+                if reuse {
+                    for _ in 0..4 {
+                        decode_into(path, rows);
+                    }
+                    rows.finish(true);
+                }
+                decode_into(path, rows);
+                (path.display().to_string(), rows.finish(reuse))
+            })
+            .collect()
+    };
+    let (fresh, reused) = (decode_all(false), decode_all(true));
+    let capacity = |sources: &[(String, RecordBatch)]| -> usize {
+        sources.iter().map(|(_, batch)| batch.get_array_memory_size()).sum()
+    };
+    assert!(
+        capacity(&reused) > 2 * capacity(&fresh),
+        "reused builders carry spare capacity: {} against {}",
+        capacity(&reused),
+        capacity(&fresh)
+    );
+    // Small files, so the group is cut several times over the sources.
+    let target = lake::writer::value_bytes(&fresh[0].1) * 3;
+    let write = |sources: Vec<(String, RecordBatch)>| async move {
+        let dir = tempfile::tempdir().unwrap();
+        let location = LakeLocation::open(dir.path().to_str().unwrap()).unwrap();
+        let config = LakeWriterConfig {
+            target_file_bytes: target,
+            max_buffer_bytes: 2 * target,
+            ..LakeWriterConfig::default()
+        };
+        let mut writer = LakeWriter::new(location, config);
+        for (index, (uri, batch)) in sources.iter().enumerate() {
+            let id = format!("source-{index}");
+            assert_eq!(writer.begin_source(&id, uri).await.unwrap(), SourceStatus::New);
+            writer.write(&id, batch).await.unwrap();
+            writer.end_source(&id).await.unwrap();
+        }
+        writer.finish().await.unwrap();
+        files_in(dir.path(), "cloudtrail")
+    };
+    let (fresh_files, reused_files) = (write(fresh).await, write(reused).await);
+    let partitions: std::collections::BTreeSet<&str> =
+        fresh_files.iter().map(|file| file.rsplit_once('/').unwrap().0).collect();
+    assert!(fresh_files.len() > partitions.len(), "cut within partitions: {fresh_files:?}");
+    assert_eq!(fresh_files, reused_files);
+}

@@ -51,9 +51,10 @@ use crate::schema::{cloudtrail_schema, event_times};
 /// Settings of a [`LakeWriter`].
 #[derive(Debug, Clone)]
 pub struct LakeWriterConfig {
-    /// Buffered Arrow bytes at which one partition is written out as a file.
+    /// Buffered bytes ([`value_bytes`]) at which one partition is written out as a file.
     pub target_file_bytes: usize,
-    /// Buffered Arrow bytes over all partitions at which the largest partition is written out.
+    /// Buffered bytes ([`value_bytes`]) over all partitions at which the largest partition is
+    /// written out.
     pub max_buffer_bytes: usize,
     /// Rows per Parquet row group.
     pub row_group_rows: usize,
@@ -292,13 +293,14 @@ impl LakeWriter {
     }
 
     /// Buffers a batch of `source_id`'s rows (lake schema), flushing partitions as they fill.
+    /// Buffers count by [`value_bytes`].
     pub async fn write(&mut self, source_id: &str, batch: &RecordBatch) -> Result<()> {
-        self.write_accounted(source_id, batch, batch.get_array_memory_size()).await
+        self.write_accounted(source_id, batch, value_bytes(batch)).await
     }
 
     /// As [`LakeWriter::write`], for a slice of a larger batch whose buffers it shares:
-    /// `bytes` is the share of that batch's memory it stands for (the slice's own size would
-    /// count the whole batch's buffers).
+    /// `bytes` is the share of that batch's [`value_bytes`] it stands for (the slice's own
+    /// would count the whole of its list columns' values).
     pub async fn write_shared(
         &mut self,
         source_id: &str,
@@ -333,7 +335,7 @@ impl LakeWriter {
                     take_record_batch(batch, &UInt32Array::from(rows)).map_err(|source| {
                         LakeError::Arrow { context: "splitting a batch by partition", source }
                     })?;
-                let bytes = part.get_array_memory_size();
+                let bytes = value_bytes(&part);
                 (part, bytes)
             };
             let key = (source_id.to_string(), partition);
@@ -523,6 +525,20 @@ impl LakeWriter {
         self.stats.sources_committed += entries.len() as u64;
         Ok(())
     }
+}
+
+/// The bytes of a batch's values, without the spare capacity of its buffers: what the writer
+/// counts a buffered batch for. Where files are cut then depends on the rows alone. Spare
+/// capacity varies with the decoding buffers a batch happened to reuse, and a source written
+/// again after a crash must be cut into the same files, named by their rows.
+pub fn value_bytes(batch: &RecordBatch) -> usize {
+    batch
+        .columns()
+        .iter()
+        .map(|column| {
+            column.to_data().get_slice_memory_size().expect("lake columns have a known layout")
+        })
+        .sum()
 }
 
 /// The ledger entry of a source, if its rows are in the lake.

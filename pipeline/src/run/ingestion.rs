@@ -255,7 +255,7 @@ impl<'a> Ingestion<'a> {
             newest_event_ms: newest_event_time(&joined),
             elapsed: started.elapsed(),
         });
-        let joined_bytes = joined.get_array_memory_size();
+        let joined_bytes = lake::writer::value_bytes(&joined);
         let mut start = 0;
         for (source, suppressed) in held.into_iter().zip(suppressed) {
             if source.write_to_lake && source.rows > 0 {

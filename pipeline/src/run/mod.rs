@@ -1,8 +1,8 @@
 //! The main job: read sources, decode them to batches, run the rules on every batch, write
 //! the lake and hand alerts to the sink. Several sources are downloaded and decoded at once,
 //! each on a blocking thread feeding a small channel, while detection and lake writing consume
-//! their batches one source after another, in order (so alerts and lake rows never depend on
-//! timing; only where the writer cuts lake files, by the memory its buffers hold, can).
+//! their batches one source after another, in order, so alerts and lake files never depend on
+//! timing.
 //! Runs of small sources are decoded in groups, each group into one batch on one thread, and
 //! processed together.
 
