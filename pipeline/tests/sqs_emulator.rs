@@ -213,35 +213,39 @@ async fn a_stop_during_a_receive_returns_its_messages_to_the_queue() {
         .await
         .unwrap();
     let url = queue.queue_url().unwrap().to_string();
-    // The stop comes 300 ms into a 5 s long poll; the message is sent only then, so the
-    // receive under way is what brings it in.
-    let sender = client.clone();
-    let sender_url = url.clone();
-    let stop = async move {
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        sender.send_message().queue_url(&sender_url).message_body("work").send().await.unwrap();
-    };
     let lake = tempfile::tempdir().unwrap();
+    let location = LakeLocation::open(lake.path().to_str().unwrap()).unwrap();
+    let mut processor = pack_processor().await;
     let config = SqsConfig {
         queue_url: url.clone(),
-        wait_seconds: 5,
+        wait_seconds: 10,
         max_empty_receives: None,
         visibility_timeout: 60,
         takeover_seconds: 60,
     };
+    // The stop comes 1.5 s into a 10 s long poll and the message a second later, so the
+    // receive under way at the stop is what brings it in.
+    let stop = tokio::time::sleep(Duration::from_millis(1500));
+    let sender = client.clone();
+    let sender_url = url.clone();
+    let send = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(2500)).await;
+        sender.send_message().queue_url(&sender_url).message_body("work").send().await.unwrap();
+    });
     let counters = Counters::default();
     let stats = sqs::consume(
         &client,
         &config,
         &RunConfig::for_inputs(Vec::new()),
-        &LakeLocation::open(lake.path().to_str().unwrap()).unwrap(),
-        &mut pack_processor().await,
+        &location,
+        &mut processor,
         &mut JsonLinesSink::writer("test", Box::new(std::io::sink())),
         &counters,
         stop,
     )
     .await
     .unwrap();
+    send.await.unwrap();
     assert_eq!((stats.received, stats.released), (0, 1), "{stats:?}");
     assert_eq!(counters.messages_released.load(std::sync::atomic::Ordering::Relaxed), 1);
     let again = client.receive_message().queue_url(&url).send().await.unwrap();
