@@ -171,20 +171,25 @@ async fn notifications_of_every_shape_land_in_the_lake_once() {
     assert_eq!(common::drain_bodies(&client, &dlq_url).await, ["this is not a notification"]);
 }
 
+/// A new queue named after `name` and this process, with a visibility timeout of `seconds`.
+async fn queue(client: &aws_sdk_sqs::Client, name: &str, seconds: u32) -> String {
+    let queue = client
+        .create_queue()
+        .queue_name(format!("{name}-{}", std::process::id()))
+        .attributes(QueueAttributeName::VisibilityTimeout, seconds.to_string())
+        .send()
+        .await
+        .unwrap();
+    queue.queue_url().unwrap().to_string()
+}
+
 /// While its work runs, a received message stays invisible past its visibility timeout; once
 /// the heartbeat stops, it comes back.
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "needs the AWS emulator: run by scripts/test-all.sh"]
 async fn the_heartbeat_keeps_messages_invisible() {
     let client = sqs::client().await;
-    let queue = client
-        .create_queue()
-        .queue_name(format!("heartbeat-{}", std::process::id()))
-        .attributes(QueueAttributeName::VisibilityTimeout, "2")
-        .send()
-        .await
-        .unwrap();
-    let url = queue.queue_url().unwrap().to_string();
+    let url = queue(&client, "heartbeat", 2).await;
     client.send_message().queue_url(&url).message_body("work").send().await.unwrap();
     let received = client.receive_message().queue_url(&url).send().await.unwrap();
     let receipt = received.messages()[0].receipt_handle().unwrap().to_string();
@@ -205,14 +210,7 @@ async fn the_heartbeat_keeps_messages_invisible() {
 #[ignore = "needs the AWS emulator: run by scripts/test-all.sh"]
 async fn a_stop_during_a_receive_returns_its_messages_to_the_queue() {
     let client = sqs::client().await;
-    let queue = client
-        .create_queue()
-        .queue_name(format!("stop-{}", std::process::id()))
-        .attributes(QueueAttributeName::VisibilityTimeout, "60")
-        .send()
-        .await
-        .unwrap();
-    let url = queue.queue_url().unwrap().to_string();
+    let url = queue(&client, "stop", 60).await;
     let lake = tempfile::tempdir().unwrap();
     let location = LakeLocation::open(lake.path().to_str().unwrap()).unwrap();
     let mut processor = pack_processor().await;
