@@ -293,7 +293,8 @@ impl<'a> Worker<'a> {
     }
 }
 
-/// Consumes the queue until `stop` resolves (or, in drain mode, the queue is empty).
+/// Consumes the queue until `stop` resolves (or, in drain mode, the queue is empty). A receive
+/// under way when it resolves is waited for, and its messages released unhandled.
 #[allow(clippy::too_many_arguments)]
 pub async fn consume(
     client: &Client,
