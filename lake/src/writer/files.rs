@@ -152,7 +152,7 @@ impl SortedFile {
 
 /// The Parquet settings of every lake file: zstd, page statistics (so queries prune by
 /// event time within a file) and bounded row groups.
-pub(crate) fn parquet_properties(
+pub fn parquet_properties(
     zstd_level: i32,
     row_group_rows: usize,
     path: &object_store::path::Path,

@@ -41,7 +41,7 @@ use object_store::{PutMode, PutPayload};
 use serde::{Deserialize, Serialize};
 use tokio::task::JoinHandle;
 
-pub(crate) use self::files::parquet_properties;
+pub use self::files::parquet_properties;
 use self::files::{GroupWrite, SortedFile};
 pub use self::recovery::{Recovery, recover};
 use crate::error::{LakeError, Result};
