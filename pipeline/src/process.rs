@@ -166,10 +166,12 @@ impl Processor {
 
     /// The state a checkpoint keeps (correlation state and the hits held for deduplication)
     /// with `outbox`, serialised as a [`Checkpoint`] without copying the correlation state.
+    /// The evidence of the signals held is rendered first, once for all later checkpoints.
     pub fn checkpoint<'a>(
-        &'a self,
+        &'a mut self,
         outbox: &'a [crate::alert::PendingAlert],
     ) -> CheckpointView<'a> {
+        self.correlations.render_held_evidence();
         let mut alerted: Vec<(String, String, i64)> = self
             .alerted
             .iter()

@@ -36,10 +36,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::last_seen::LastSeen;
-use super::signal::{Evidence, Signal};
+use super::signal::{Evidence, MatchedRow, Rendered, Signal};
 use super::spec::{CorrelationKind, CorrelationRule};
 use super::windows::{close_windows, group_names, process};
-use crate::alert::{Alert, EventContext, event_id_of, identity_of, sort_alerts};
+use crate::alert::{Alert, EventContext, event_id_of, sort_alerts};
 use crate::detect::engine::to_physical;
 use crate::detect::rule::RULE_TABLE;
 use crate::detect::{Rule, RuleMatches};
@@ -104,6 +104,10 @@ pub struct CorrelationEngine {
     /// pruned: pruning on every batch would cost a pass over them per batch.
     pruned_to: HashMap<usize, i64>,
 }
+
+/// One correlation's signals from a batch, each with its matched row (an index into the
+/// matches) when it keeps evidence.
+type ObservedSignals = (String, Vec<(Signal, Option<usize>)>);
 
 /// How far (event time) a correlation's horizon moves before its maps are pruned again.
 const PRUNE_STEP_MS: i64 = 60_000;
@@ -268,8 +272,9 @@ impl CorrelationEngine {
             return Ok(());
         };
         // Rows are read where they lie in the evaluated batch: each correlation gathers only
-        // the columns its expressions read, and a record is rendered only for a signal that
-        // may alert.
+        // the columns its expressions read. The rows of signals that may alert are taken
+        // whole once, after every correlation has said which those are, and rendered only if
+        // an alert shows them (see `Evidence::Row`).
         let renderer = RecordRenderer::new(&matches.batch);
         let rows: Vec<usize> = matches.positions.iter().map(|&row| row as usize).collect();
         let positions = UInt32Array::from(matches.positions.clone());
@@ -277,10 +282,12 @@ impl CorrelationEngine {
             let all = event_times(&matches.batch);
             rows.iter().map(|&row| all[row]).collect()
         };
-        // What a signal keeps of a row, rendered once for all the correlations using it.
-        let mut rendered: Vec<Option<(String, EventContext, String)>> = vec![None; rows.len()];
-        let last_target = targets.len().saturating_sub(1);
-        for (target, (index, position)) in targets.into_iter().enumerate() {
+        let mut event_ids: Vec<Option<String>> = vec![None; rows.len()];
+        // Per matched row, its place among the rows taken for evidence.
+        let mut evidence_rows: Vec<Option<usize>> = vec![None; rows.len()];
+        let mut taken = 0;
+        let mut observed: Vec<ObservedSignals> = Vec::new();
+        for (index, position) in targets {
             let compiled = &self.correlations[index];
             let failed = |source| PipelineError::RuleEvaluation {
                 rule_id: compiled.rule.meta.id.clone(),
@@ -314,43 +321,63 @@ impl CorrelationEngine {
                         }
                     }
                 };
+                // A tuple seen within the history, or seen while learning, only feeds the
+                // history (most signals of a `new_terms` rule): it keeps no evidence.
                 let silent = new_terms
                     .as_ref()
                     .is_some_and(|view| view.silent(value.as_deref(), times[index]));
-                let (event_id, evidence) = if silent {
-                    // A tuple seen within the history, or seen while learning, only feeds the
-                    // history: rendering its record (most signals of a `new_terms` rule) would
-                    // be wasted.
-                    (event_id_of(&renderer, row), None)
-                } else {
-                    let slot = &mut rendered[index];
-                    if slot.is_none() {
-                        let (event_id, context) = identity_of(&renderer, row);
-                        *slot = Some((event_id, context, renderer.json_text(row)));
-                    }
-                    // The last correlation to use a row takes its rendering.
-                    let (event_id, context, record) =
-                        if target == last_target { slot.take() } else { slot.clone() }
-                            .expect("rendered above");
-                    let evidence =
-                        Evidence { context, chained_event_ids: Vec::new(), records: vec![record] };
-                    (event_id, Some(Box::new(evidence)))
-                };
-                signals.push(Signal {
+                if !silent && evidence_rows[index].is_none() {
+                    evidence_rows[index] = Some(taken);
+                    taken += 1;
+                }
+                let event_id =
+                    event_ids[index].get_or_insert_with(|| event_id_of(&renderer, row)).clone();
+                let signal = Signal {
                     time: times[index],
                     event_id,
                     source: position,
                     group: if silent { Vec::new() } else { group },
                     value,
-                    evidence,
-                });
+                    evidence: Evidence::None,
+                };
+                signals.push((signal, (!silent).then_some(index)));
             }
-            let id = compiled.rule.meta.id.clone();
-            for signal in signals {
+            observed.push((compiled.rule.meta.id.clone(), signals));
+        }
+        let evidence = (taken > 0)
+            .then(|| {
+                let mut kept = vec![0; taken];
+                for (index, place) in evidence_rows.iter().enumerate() {
+                    if let Some(place) = place {
+                        kept[*place] = rows[index] as u32;
+                    }
+                }
+                take_record_batch(&matches.batch, &UInt32Array::from(kept)).map(Arc::new)
+            })
+            .transpose()
+            .map_err(|source| PipelineError::RuleEvaluation {
+                rule_id: matches.rule.meta.id.clone(),
+                source: source.into(),
+            })?;
+        for (id, signals) in observed {
+            for (mut signal, matched) in signals {
+                if let (Some(index), Some(rows)) = (matched, &evidence) {
+                    let row = evidence_rows[index].expect("a row taken for evidence");
+                    signal.evidence = Evidence::Row(MatchedRow { rows: rows.clone(), row });
+                }
                 self.push(&id, signal);
             }
         }
         Ok(())
+    }
+
+    /// Renders the evidence of every signal held, so that each is rendered once however
+    /// many checkpoints store it, and the rows it shared are let go.
+    pub fn render_held_evidence(&mut self) {
+        for state in self.state.correlations.values_mut() {
+            state.pending.iter_mut().for_each(Signal::render);
+            state.groups.values_mut().flatten().for_each(Signal::render);
+        }
     }
 
     fn push(&mut self, correlation_id: &str, signal: Signal) {
@@ -414,7 +441,7 @@ impl CorrelationEngine {
                 .map(|&p| source_group.get(p).cloned().unwrap_or_default())
                 .collect(),
             value: None,
-            evidence: Some(Box::new(Evidence {
+            evidence: Evidence::Rendered(Box::new(Rendered {
                 context: EventContext {
                     actor: alert.actor.clone(),
                     account: alert.account.clone(),

@@ -10,5 +10,5 @@ pub mod spec;
 mod windows;
 
 pub use engine::{CorrelationEngine, CorrelationStats, EngineState};
-pub use signal::{Evidence, Signal};
+pub use signal::{Evidence, MatchedRow, Rendered, Signal};
 pub use spec::{CorrelationKind, CorrelationRule, CorrelationSpec};

@@ -1,14 +1,19 @@
 //! Signals: rule matches as correlations hold them, and their flat form in checkpoints.
 
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use arrow::array::RecordBatch;
+use lake::record_json::RecordRenderer;
 use serde::{Deserialize, Serialize};
 
-use crate::alert::EventContext;
+use crate::alert::{EventContext, identity_of};
 
 /// One rule match as a correlation sees it.
 ///
 /// A correlation holds every signal for its window and the allowed lateness (tens of
-/// thousands on a large file), so what only an alert reads is boxed apart, and left out for a
-/// signal that cannot alert: this struct is a third of its size with those members inline.
+/// thousands on a large file), so what only an alert reads is kept apart, and left out for a
+/// signal that cannot alert.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(from = "StoredSignal", into = "StoredSignal")]
 pub struct Signal {
@@ -22,14 +27,36 @@ pub struct Signal {
     pub group: Vec<String>,
     /// `value_count` / `new_terms` value tuple, joined.
     pub value: Option<String>,
-    /// What an alert shows of the signal; `None` for one that cannot alert (a `new_terms`
-    /// tuple already known, which only feeds the history).
-    pub evidence: Option<Box<Evidence>>,
+    /// What an alert shows of the signal.
+    pub evidence: Evidence,
 }
 
 /// What an alert shows of a signal.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Evidence {
+pub enum Evidence {
+    /// Nothing: a signal that cannot alert (a `new_terms` tuple already known, which only
+    /// feeds the history).
+    None,
+    /// The matched row, rendered only when an alert shows it or a checkpoint stores it: an
+    /// alert shows at most a few records, and on the benchmark corpus rendering every
+    /// signal's record was a tenth of a run for under 300 records shown out of 50,000.
+    Row(MatchedRow),
+    /// Rendered (read from a checkpoint, a chained alert, or rendered for a checkpoint).
+    Rendered(Box<Rendered>),
+}
+
+/// A row among the matched rows of one rule in one batch, which its signals share.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MatchedRow {
+    /// The matched rows (every lake column), taken out of their batch so the batch is not held.
+    pub rows: Arc<RecordBatch>,
+    /// The signal's row in `rows`.
+    pub row: usize,
+}
+
+/// Rendered evidence.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rendered {
     /// Who and where.
     pub context: EventContext,
     /// The CloudTrail eventIDs behind a chained alert; empty for a rule match, whose only one
@@ -40,6 +67,17 @@ pub struct Evidence {
     pub records: Vec<String>,
 }
 
+impl MatchedRow {
+    fn render(&self) -> Rendered {
+        let renderer = RecordRenderer::new(&self.rows);
+        Rendered {
+            context: identity_of(&renderer, self.row).1,
+            chained_event_ids: Vec::new(),
+            records: vec![renderer.json_text(self.row)],
+        }
+    }
+}
+
 /// The context of a signal without evidence.
 const NO_CONTEXT: &EventContext =
     &EventContext { actor: None, account: None, region: None, source_ip: None };
@@ -48,19 +86,42 @@ impl Signal {
     /// The CloudTrail eventIDs behind the signal: its own, or those of a chained alert.
     pub fn event_ids(&self) -> &[String] {
         match &self.evidence {
-            Some(evidence) if !evidence.chained_event_ids.is_empty() => &evidence.chained_event_ids,
+            Evidence::Rendered(rendered) if !rendered.chained_event_ids.is_empty() => {
+                &rendered.chained_event_ids
+            }
             _ => std::slice::from_ref(&self.event_id),
         }
     }
 
     /// Who and where, for the alert.
-    pub fn context(&self) -> &EventContext {
-        self.evidence.as_ref().map_or(NO_CONTEXT, |evidence| &evidence.context)
+    pub fn context(&self) -> Cow<'_, EventContext> {
+        match &self.evidence {
+            Evidence::None => Cow::Borrowed(NO_CONTEXT),
+            Evidence::Row(matched) => {
+                Cow::Owned(identity_of(&RecordRenderer::new(&matched.rows), matched.row).1)
+            }
+            Evidence::Rendered(rendered) => Cow::Borrowed(&rendered.context),
+        }
     }
 
     /// The CloudTrail records behind the signal, as compact JSON.
-    pub fn records(&self) -> &[String] {
-        self.evidence.as_ref().map_or(&[], |evidence| &evidence.records)
+    pub fn records(&self) -> Vec<Cow<'_, str>> {
+        match &self.evidence {
+            Evidence::None => Vec::new(),
+            Evidence::Row(matched) => {
+                vec![Cow::Owned(RecordRenderer::new(&matched.rows).json_text(matched.row))]
+            }
+            Evidence::Rendered(rendered) => {
+                rendered.records.iter().map(|record| Cow::Borrowed(record.as_str())).collect()
+            }
+        }
+    }
+
+    /// Renders a matched row's evidence in place, letting go of the rows it shared.
+    pub fn render(&mut self) {
+        if let Evidence::Row(matched) = &self.evidence {
+            self.evidence = Evidence::Rendered(Box::new(matched.render()));
+        }
     }
 }
 
@@ -82,16 +143,18 @@ impl From<StoredSignal> for Signal {
         let own_id_only =
             stored.event_ids.is_empty() || stored.event_ids == [stored.event_id.as_str()];
         let chained_event_ids = if own_id_only { Vec::new() } else { stored.event_ids };
-        let evidence = (stored.context != *NO_CONTEXT
+        let evidence = if stored.context != *NO_CONTEXT
             || !chained_event_ids.is_empty()
-            || !stored.records.is_empty())
-        .then(|| {
-            Box::new(Evidence {
+            || !stored.records.is_empty()
+        {
+            Evidence::Rendered(Box::new(Rendered {
                 context: stored.context,
                 chained_event_ids,
                 records: stored.records,
-            })
-        });
+            }))
+        } else {
+            Evidence::None
+        };
         Self {
             time: stored.time,
             event_id: stored.event_id,
@@ -107,8 +170,12 @@ impl From<Signal> for StoredSignal {
     fn from(signal: Signal) -> Self {
         let event_ids = signal.event_ids().to_vec();
         let (context, records) = match signal.evidence {
-            Some(evidence) => (evidence.context, evidence.records),
-            None => (EventContext::default(), Vec::new()),
+            Evidence::None => (EventContext::default(), Vec::new()),
+            Evidence::Row(matched) => {
+                let rendered = matched.render();
+                (rendered.context, rendered.records)
+            }
+            Evidence::Rendered(rendered) => (rendered.context, rendered.records),
         };
         Self {
             time: signal.time,
@@ -142,7 +209,9 @@ mod tests {
         let matched: Signal =
             serde_json::from_value(stored(&["e1"], &["{\"eventID\":\"e1\"}"], Some("arn:a")))
                 .unwrap();
-        let evidence = matched.evidence.as_deref().expect("a record is evidence");
+        let Evidence::Rendered(evidence) = &matched.evidence else {
+            panic!("a record is evidence")
+        };
         assert!(evidence.chained_event_ids.is_empty(), "its own id is not stored twice");
         assert_eq!(matched.event_ids(), ["e1"]);
         assert_eq!(matched.context().actor.as_deref(), Some("arn:a"));
@@ -153,13 +222,69 @@ mod tests {
         );
 
         let silent: Signal = serde_json::from_value(stored(&["e1"], &[], None)).unwrap();
-        assert_eq!(silent.evidence, None);
+        assert_eq!(silent.evidence, Evidence::None);
         assert_eq!(silent.event_ids(), ["e1"]);
-        assert_eq!(silent.context(), &EventContext::default());
+        assert_eq!(*silent.context(), EventContext::default());
         assert_eq!(serde_json::to_value(&silent).unwrap(), stored(&["e1"], &[], None));
 
         let chained: Signal = serde_json::from_value(stored(&["a", "b"], &[], None)).unwrap();
         assert_eq!(chained.event_ids(), ["a", "b"]);
         assert_eq!(serde_json::to_value(&chained).unwrap(), stored(&["a", "b"], &[], None));
+    }
+
+    #[test]
+    fn a_matched_row_is_rendered_as_its_record_when_shown_or_stored() {
+        let record = json!({
+            "eventVersion": "1.08",
+            "userIdentity": {
+                "type": "IAMUser",
+                "arn": "arn:aws:iam::011122223333:user/alice",
+                "accountId": "011122223333"
+            },
+            "eventTime": "2025-03-09T00:00:00Z",
+            "eventSource": "iam.amazonaws.com",
+            "eventName": "CreateUser",
+            "awsRegion": "us-east-1",
+            "sourceIPAddress": "203.0.113.9",
+            "requestParameters": {"userName": "mallory"},
+            "eventID": "e1",
+            "recipientAccountId": "011122223333",
+            "tlsDetails": {"tlsVersion": "TLSv1.3"}
+        });
+        let file = json!({ "Records": [record] }).to_string();
+        let mut batches = Vec::new();
+        crate::decode::decode(
+            file.as_bytes(),
+            "test.json",
+            &crate::decode::DecodeConfig::default(),
+            |batch| {
+                batches.push(batch);
+                true
+            },
+        );
+        let lazy = Signal {
+            time: 5,
+            event_id: "e1".into(),
+            source: 0,
+            group: vec!["g".into()],
+            value: None,
+            evidence: Evidence::Row(MatchedRow { rows: Arc::new(batches.remove(0)), row: 0 }),
+        };
+
+        let shown: Vec<Value> =
+            lazy.records().iter().map(|text| serde_json::from_str(text).unwrap()).collect();
+        assert_eq!(shown, std::slice::from_ref(&record));
+        assert_eq!(lazy.context().actor.as_deref(), Some("arn:aws:iam::011122223333:user/alice"));
+        assert_eq!(lazy.context().account.as_deref(), Some("011122223333"));
+        assert_eq!(lazy.event_ids(), ["e1"]);
+
+        let mut rendered = lazy.clone();
+        rendered.render();
+        let Evidence::Rendered(evidence) = &rendered.evidence else { panic!("rendered in place") };
+        assert_eq!(serde_json::from_str::<Value>(&evidence.records[0]).unwrap(), record);
+        let stored = serde_json::to_value(&lazy).unwrap();
+        assert_eq!(stored, serde_json::to_value(&rendered).unwrap(), "stored alike");
+        let restored: Signal = serde_json::from_value(stored).unwrap();
+        assert_eq!(restored, rendered);
     }
 }

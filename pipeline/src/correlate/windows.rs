@@ -236,7 +236,7 @@ fn correlation_alert(rule: &CorrelationRule, members: &[Signal]) -> Alert {
             .iter()
             .flat_map(Signal::records)
             .take(MAX_EVENTS_PER_ALERT)
-            .filter_map(|record| serde_json::from_str(record).ok())
+            .filter_map(|record| serde_json::from_str(&record).ok())
             .collect(),
         enrichment: None,
     }
