@@ -12,6 +12,7 @@ use arrow::buffer::OffsetBuffer;
 use arrow::datatypes::{Field, Fields};
 use lake::schema::{SchemaField, Shape, data_type, struct_fields};
 
+use super::MemberOrder;
 use super::tape::{Kind, Value};
 
 /// Builds one column of a schema shape.
@@ -48,6 +49,8 @@ pub struct StructColumn {
     validity: NullBufferBuilder,
     /// Which members the object being appended had (kept to spare an allocation per row).
     filled: Vec<bool>,
+    /// The order members came in last time.
+    order: MemberOrder,
 }
 
 /// Members of an object that have no typed column, written as a JSON object as they come.
@@ -234,17 +237,28 @@ impl StructColumn {
             children: members.iter().map(|member| ColumnBuilder::new(&member.shape)).collect(),
             validity: NullBufferBuilder::new(0),
             filled: vec![false; members.len()],
+            order: MemberOrder::new(members.len()),
         }
     }
 
     /// Appends an object: known members to their children, the rest to `unmapped`.
     pub fn append_object(&mut self, object: Value<'_, '_>, unmapped: &mut Unmapped) {
         self.filled.fill(false);
+        let members = self.members;
+        let mut previous = None;
         for (key, value) in object.members() {
-            let name = key.str();
+            let position = key.str().and_then(|name| {
+                self.order.position(
+                    previous,
+                    &name,
+                    |index| members.get(index).map(|member| member.json_name),
+                    |name| members.iter().position(|member| member.json_name == name),
+                )
+            });
             let key = key.canonical_string();
-            match self.members.iter().position(|member| Some(member.json_name) == name.as_deref()) {
+            match position {
                 Some(index) if !self.filled[index] => {
+                    previous = Some(index);
                     self.filled[index] = true;
                     self.children[index].append(&key, value, unmapped);
                 }

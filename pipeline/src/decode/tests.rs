@@ -202,6 +202,47 @@ fn unknown_members_go_to_unmapped() {
     assert_eq!(Value::Object(records(&batches).remove(0)), future);
 }
 
+/// `value` as JSON text with every object's members in reverse order.
+fn reversed(value: &Value) -> String {
+    match value {
+        Value::Object(members) => {
+            let members: Vec<String> = members
+                .iter()
+                .rev()
+                .map(|(key, value)| format!("{}:{}", Value::String(key.clone()), reversed(value)))
+                .collect();
+            format!("{{{}}}", members.join(","))
+        }
+        other => other.to_string(),
+    }
+}
+
+#[test]
+fn members_land_in_their_columns_whatever_their_order() {
+    // Member names are guessed from the order of the record before: a record in another
+    // order, one with a member repeated, and one after it must all decode as written.
+    let first = record("a");
+    let mut second = record("b");
+    second["eventName"] = json!("GetUser");
+    let repeated = record("c").to_string();
+    let repeated = format!("{},\"eventName\":\"DeleteUser\"}}", &repeated[..repeated.len() - 1]);
+    let last = record("d");
+    let lines = [first.to_string(), reversed(&second), repeated, last.to_string()];
+    let (batches, report) = decode_bytes(lines.join("\n").as_bytes());
+    assert_eq!(report.records, 4);
+    assert_eq!(
+        column_values(&batches, "eventname"),
+        ["ListUsers", "GetUser", "ListUsers", "ListUsers"].map(|name| Some(name.to_string()))
+    );
+    let unmapped = column_values(&batches, "unmapped");
+    assert_eq!(unmapped[2].as_deref(), Some("{\"eventName\":\"DeleteUser\"}"));
+    assert_eq!([&unmapped[0], &unmapped[1], &unmapped[3]], [&None, &None, &None]);
+    let decoded = records(&batches);
+    assert_eq!(Value::Object(decoded[0].clone()), first);
+    assert_eq!(Value::Object(decoded[1].clone()), second);
+    assert_eq!(Value::Object(decoded[3].clone()), last);
+}
+
 #[test]
 fn misshapen_members_are_kept_not_dropped() {
     let mut odd = record("m");
