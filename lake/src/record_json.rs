@@ -99,6 +99,13 @@ impl<'a> RecordRenderer<'a> {
     /// Whether `row`'s members outside the typed columns include one of `names` (which
     /// [`Self::text_at`] does not see).
     pub fn unmapped_has_any(&self, row: usize, names: &[&str]) -> bool {
+        let Some(text) = self.unmapped.and_then(|column| string_at(column, row)) else {
+            return false;
+        };
+        // Without escapes a member's name is in the text as it is: most rows need no parse.
+        if !text.contains('\\') && !names.iter().any(|name| text.contains(name)) {
+            return false;
+        }
         self.unmapped_members(row).iter().any(|(key, _)| names.contains(&key.as_str()))
     }
 

@@ -388,6 +388,7 @@ fn text_rendering_escapes_and_keeps_nested_values() {
     let mut extra_only = record("e-4");
     extra_only["managementEvent"] = json!(true);
     extra_only["sessionCredentialFromConsole"] = json!(null);
+    extra_only["annotation"] = json!("userIdentity \\ eventID");
     let mut anonymous = record("e-3");
     anonymous.as_object_mut().unwrap().remove("eventID");
     let body = json!({"Records": [tricky, unmapped, anonymous, extra_only]}).to_string();
@@ -397,6 +398,10 @@ fn text_rendering_escapes_and_keeps_nested_values() {
     assert!(!renderer.unmapped_has_any(0, &["userIdentity", "brandNewMember"]));
     assert!(renderer.unmapped_has_any(1, &["userIdentity"]));
     assert!(renderer.unmapped_has_any(1, &["brandNewMember"]));
+    // Names that are only in a value are not members.
+    assert!(!renderer.unmapped_has_any(3, &["userIdentity", "eventID"]));
+    assert!(renderer.unmapped_has_any(3, &["annotation"]));
+    assert!(!renderer.unmapped_has_any(2, &["annotation"]), "no unmapped members at all");
     assert!(event_id_of(&renderer, 2).starts_with("content-"));
     assert_renderings_agree(&batches[0], "tricky records");
 }
