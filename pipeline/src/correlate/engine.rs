@@ -20,6 +20,7 @@
 //!   group-by expressions must be among the referenced correlation's.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::fmt::Write;
 use std::sync::Arc;
 
 use arrow::array::{AsArray, RecordBatch, RecordBatchOptions, UInt32Array};
@@ -468,8 +469,12 @@ impl CorrelationEngine {
             state.pending.extract_if(.., |signal| signal.time <= watermark).collect();
         due.sort_by(|a, b| (a.time, &a.event_id, a.source).cmp(&(b.time, &b.event_id, b.source)));
         let mut fired = Vec::new();
+        // One buffer for every signal's key: formatting a new string per signal showed.
+        let mut seen_key = String::new();
         for signal in due {
-            let seen_key = format!("{}\u{1f}{}", signal.source, signal.event_id);
+            seen_key.clear();
+            write!(seen_key, "{}\u{1f}{}", signal.source, signal.event_id)
+                .expect("writing to a String");
             if state.seen.record(&seen_key, signal.time) {
                 self.state.stats.duplicate_signals += 1;
                 continue;
