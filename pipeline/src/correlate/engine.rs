@@ -294,7 +294,8 @@ impl CorrelationEngine {
                 rule_id: compiled.rule.meta.id.clone(),
                 source,
             };
-            let (groups, values) =
+            // Each row's values are taken out of the evaluated columns, read once.
+            let (mut groups, mut values) =
                 compiled.sources[position].evaluate(&matches.batch, &positions).map_err(failed)?;
             // `new_terms`: what decides, before the signal is processed, that it cannot alert.
             let new_terms = (compiled.rule.spec.kind == CorrelationKind::NewTerms)
@@ -304,7 +305,7 @@ impl CorrelationEngine {
             let mut signals = Vec::with_capacity(rows.len());
             for (index, &row) in rows.iter().enumerate() {
                 let group: Option<Vec<String>> =
-                    groups.iter().map(|column| column[index].clone()).collect();
+                    groups.iter_mut().map(|column| column[index].take()).collect();
                 let Some(group) = group else {
                     self.state.stats.ungrouped_signals += 1;
                     continue;
@@ -313,7 +314,7 @@ impl CorrelationEngine {
                     None
                 } else {
                     let parts: Option<Vec<String>> =
-                        values.iter().map(|column| column[index].clone()).collect();
+                        values.iter_mut().map(|column| column[index].take()).collect();
                     match parts {
                         Some(parts) => Some(parts.join("\u{1f}")),
                         None => {
