@@ -237,7 +237,7 @@ impl StructColumn {
             children: members.iter().map(|member| ColumnBuilder::new(&member.shape)).collect(),
             validity: NullBufferBuilder::new(0),
             filled: vec![false; members.len()],
-            order: MemberOrder::new(members.len()),
+            order: MemberOrder::new(members),
         }
     }
 
@@ -248,12 +248,9 @@ impl StructColumn {
         let mut previous = None;
         for (key, value) in object.members() {
             let position = key.str().and_then(|name| {
-                self.order.position(
-                    previous,
-                    &name,
-                    |index| members.get(index).map(|member| member.json_name),
-                    |name| members.iter().position(|member| member.json_name == name),
-                )
+                self.order.position(previous, &name, |name| {
+                    members.iter().position(|member| member.json_name == name)
+                })
             });
             let key = key.canonical_string();
             match position {

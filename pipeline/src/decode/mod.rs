@@ -19,7 +19,7 @@ use arrow::array::{
     ArrayRef, Int64Builder, RecordBatch, StringBuilder, TimestampMillisecondBuilder,
 };
 use lake::quarantine::QuarantinedRecord;
-use lake::schema::{CLOUDTRAIL_FIELDS, cloudtrail_schema};
+use lake::schema::{CLOUDTRAIL_FIELDS, SchemaField, cloudtrail_schema};
 
 use self::columns::{ColumnBuilder, INITIAL_ROWS, Unmapped, finish_text, text_builder};
 use self::scanner::{Piece, Scanner};
@@ -429,8 +429,7 @@ pub struct BatchBuilder {
     rows: usize,
     /// Which columns the record being appended had (kept to spare an allocation per row).
     filled: Vec<bool>,
-    /// Per column (and, last, the start of a record), the column of the member that came
-    /// next in the last record with it (see [`MemberOrder`]).
+    /// The order of the last record's members.
     order: MemberOrder,
 }
 
@@ -439,27 +438,29 @@ pub struct BatchBuilder {
 /// always the same. A guess is checked against the name, and only a wrong guess is looked up
 /// in full (hashing each name cost a sixth of decoding).
 pub(super) struct MemberOrder {
+    members: &'static [SchemaField],
+    /// Per member (and, last, the start of an object), the member that came next last time.
     next: Vec<usize>,
 }
 
 impl MemberOrder {
-    /// The order of `members` members, each guessed to follow the one before it.
-    pub(super) fn new(members: usize) -> Self {
-        Self { next: (0..=members).map(|member| (member + 1) % (members + 1)).collect() }
+    /// The order of `members`, each guessed at first to follow the one before it.
+    pub(super) fn new(members: &'static [SchemaField]) -> Self {
+        let slots = members.len() + 1;
+        Self { members, next: (0..slots).map(|member| (member + 1) % slots).collect() }
     }
 
     /// The position of the member after `previous` (`None` at the start of an object) whose
-    /// name is `name`, guessed from `names` or found by `look_up`.
+    /// name is `name`, guessed, or found by `look_up`.
     pub(super) fn position(
         &mut self,
         previous: Option<usize>,
         name: &str,
-        names: impl Fn(usize) -> Option<&'static str>,
         look_up: impl FnOnce(&str) -> Option<usize>,
     ) -> Option<usize> {
         let slot = previous.unwrap_or(self.next.len() - 1);
         let guess = self.next[slot];
-        if names(guess) == Some(name) {
+        if self.members.get(guess).is_some_and(|member| member.json_name == name) {
             return Some(guess);
         }
         let found = look_up(name)?;
@@ -489,7 +490,7 @@ impl BatchBuilder {
             source_records: Int64Builder::with_capacity(INITIAL_ROWS),
             rows: 0,
             filled: vec![false; CLOUDTRAIL_FIELDS.len()],
-            order: MemberOrder::new(CLOUDTRAIL_FIELDS.len()),
+            order: MemberOrder::new(CLOUDTRAIL_FIELDS),
         }
     }
 
@@ -510,12 +511,7 @@ impl BatchBuilder {
         let mut previous = None;
         for (key, value) in record.members() {
             let column = key.str().and_then(|name| {
-                self.order.position(
-                    previous,
-                    &name,
-                    |column| CLOUDTRAIL_FIELDS.get(column).map(|field| field.json_name),
-                    |name| FIELD_INDEX.get(name).copied(),
-                )
+                self.order.position(previous, &name, |name| FIELD_INDEX.get(name).copied())
             });
             let key = key.canonical_string();
             match column {
