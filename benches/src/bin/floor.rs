@@ -43,7 +43,7 @@ struct Cli {
     lake: Option<PathBuf>,
 }
 
-#[derive(Clone, Copy, PartialEq, PartialOrd, ValueEnum)]
+#[derive(Clone, Copy, PartialEq, ValueEnum)]
 enum Stage {
     Inflate,
     Tokenize,
