@@ -17,7 +17,7 @@ use pipeline::exceptions::ExceptionSet;
 use pipeline::hunt::{self, OutputFormat};
 use pipeline::ops::{self, OpsState};
 use pipeline::process::Processor;
-use pipeline::run::{RunConfig, run_files};
+use pipeline::run::{FileRun, RunConfig};
 use pipeline::sinks::jsonl::JsonLinesSink;
 use pipeline::sinks::lake_alerts::LakeAlertsSink;
 use pipeline::sinks::{AlertSink, Fanout};
@@ -306,9 +306,9 @@ async fn load_exceptions(path: Option<&PathBuf>, pack: &RulePack) -> Result<Exce
     Ok(exceptions)
 }
 
-/// What `run` and `lambda` share: rules, lake, sinks and the ops endpoint, ready.
+/// What `run` and `lambda` share: rules (being compiled), lake, sinks and the ops endpoint.
 struct Prepared {
-    processor: Processor,
+    processor: Compiling,
     location: lake::LakeLocation,
     sink: Box<dyn AlertSink>,
     config: RunConfig,
@@ -333,7 +333,7 @@ async fn prepare(settings: &pipeline::config::ResolvedRun) -> Result<Prepared> {
         .chain(pack.correlations.iter().map(|rule| &rule.meta))
         .map(|meta| (meta.id.clone(), meta.tags.clone()))
         .collect();
-    let processor = Processor::for_pack(pack, exceptions, settings.lateness).await?;
+    let processor = tokio::spawn(Processor::for_pack(pack, exceptions, settings.lateness));
     let location = lake::LakeLocation::open(&settings.lake)?;
     let ops = Arc::new(OpsState::default());
     let mut sinks: Vec<Box<dyn AlertSink>> = vec![match settings.alerts.as_str() {
@@ -391,14 +391,25 @@ async fn prepare(settings: &pipeline::config::ResolvedRun) -> Result<Prepared> {
     Ok(Prepared { processor, location, sink, config, ops })
 }
 
+/// A rule pack compiled on a task of its own, so that a run starts reading meanwhile.
+type Compiling = tokio::task::JoinHandle<pipeline::Result<Processor>>;
+
+/// The processor of a rule pack once compiled; a broken rule fails here.
+async fn compiled(compiling: Compiling) -> Result<Processor> {
+    Ok(compiling.await.context("compiling the rules")??)
+}
+
 /// Handles SQS batches through the Lambda runtime API until it goes away.
 async fn lambda(settings: pipeline::config::ResolvedRun) -> Result<ExitCode> {
     let address = std::env::var("AWS_LAMBDA_RUNTIME_API")
         .context("AWS_LAMBDA_RUNTIME_API is not set: lambda runs inside AWS Lambda")?;
     let api = pipeline::sources::lambda::RuntimeApi::new(&address);
-    let Prepared { mut processor, location, mut sink, config, ops } = match prepare(&settings).await
-    {
-        Ok(prepared) => prepared,
+    let ready = async {
+        let Prepared { processor, location, sink, config, ops } = prepare(&settings).await?;
+        anyhow::Ok((compiled(processor).await?, location, sink, config, ops))
+    };
+    let (mut processor, location, mut sink, config, ops) = match ready.await {
+        Ok(ready) => ready,
         Err(error) => {
             api.init_error(&format!("{error:#}")).await?;
             return Err(error);
@@ -418,9 +429,10 @@ async fn lambda(settings: pipeline::config::ResolvedRun) -> Result<ExitCode> {
 }
 
 async fn run(settings: pipeline::config::ResolvedRun) -> Result<ExitCode> {
-    let Prepared { mut processor, location, mut sink, config, ops } = prepare(&settings).await?;
+    let Prepared { processor, location, mut sink, config, ops } = prepare(&settings).await?;
     let counters = &ops.counters;
     if let Some(queue_url) = settings.sqs_queue_url {
+        let mut processor = compiled(processor).await?;
         let sqs = SqsConfig {
             queue_url,
             wait_seconds: settings.wait_seconds,
@@ -462,8 +474,11 @@ async fn run(settings: pipeline::config::ResolvedRun) -> Result<ExitCode> {
         );
         return Ok(ExitCode::SUCCESS);
     }
+    let reading = FileRun::start(&config, &location, counters).await.context("the run stopped")?;
+    let mut processor = compiled(processor).await?;
     ops.ready.store(true, std::sync::atomic::Ordering::Relaxed);
-    let summary = run_files(&config, &location, &mut processor, sink.as_mut(), counters)
+    let summary = reading
+        .process(&location, &mut processor, sink.as_mut(), counters)
         .await
         .context("the run stopped")?;
     eprintln!("trailhound: {}", summary.line());

@@ -106,7 +106,7 @@ pub fn start_sources(
     sources: Vec<Source>,
     location: &LakeLocation,
     config: &RunConfig,
-) -> impl futures::Stream<Item = Result<StartedSource>> + Unpin + Send {
+) -> impl futures::Stream<Item = Result<StartedSource>> + Unpin + Send + use<> {
     let location = location.clone();
     let decode_config = config.decode.clone();
     let budget = config.read_ahead_bytes.clamp(1, u64::from(u32::MAX));
