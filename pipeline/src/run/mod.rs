@@ -10,6 +10,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
+use lake::writer::LedgerLookup;
 use lake::{LakeLocation, LakeWriter, LakeWriterConfig, WriteStats};
 
 use crate::alert::Alert;
@@ -157,7 +158,8 @@ impl FileRun {
             counters.emit(InternalEvent::SourceFailed { uri: path, reason });
         }
         let files = (discovered.sources.len() + discovered.unreadable.len()) as u64;
-        let sources = start_sources(discovered.sources, location, config).boxed();
+        let ledger = LedgerLookup::listed(location, discovered.sources.len()).await?;
+        let sources = start_sources(discovered.sources, ledger, config).boxed();
         Ok(Self { started, files, writer_config: config.writer.clone(), sources })
     }
 

@@ -6,8 +6,8 @@ use std::sync::{Arc, Mutex};
 
 use arrow::array::RecordBatch;
 use futures::StreamExt;
-use lake::writer::find_ledger_entry;
-use lake::{LakeLocation, LedgerEntry};
+use lake::writer::LedgerLookup;
+use lake::LedgerEntry;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio::task::JoinHandle;
 
@@ -104,10 +104,9 @@ pub(super) enum MemberOutcome {
 /// processed next never waits for a later one: whatever holds them comes before it.
 pub fn start_sources(
     sources: Vec<Source>,
-    location: &LakeLocation,
+    ledger: LedgerLookup,
     config: &RunConfig,
 ) -> impl futures::Stream<Item = Result<StartedSource>> + Unpin + Send + use<> {
-    let location = location.clone();
     let decode_config = config.decode.clone();
     let budget = config.read_ahead_bytes.clamp(1, u64::from(u32::MAX));
     let read_ahead = Arc::new(Semaphore::new(budget as usize));
@@ -134,22 +133,15 @@ pub fn start_sources(
             let cost = bytes.clamp(1, budget) as u32;
             let reserved = read_ahead.clone().acquire_many_owned(cost).await.expect("never closed");
             let slot = slots.clone().acquire_owned().await.expect("never closed");
-            let (location, decode_config) = (location.clone(), decode_config.clone());
+            let (ledger, decode_config) = (ledger.clone(), decode_config.clone());
             let starting = match group {
                 Starting::Group(group) => {
                     let shared =
                         GroupShared { lookups: lookups.clone(), builders: builders.clone() };
-                    tokio::spawn(start_group(
-                        group,
-                        location,
-                        decode_config,
-                        slot,
-                        reserved,
-                        shared,
-                    ))
+                    tokio::spawn(start_group(group, ledger, decode_config, slot, reserved, shared))
                 }
                 Starting::Alone(source) => tokio::spawn(async move {
-                    Ok(start_source(source, location, decode_config, slot, reserved).await)
+                    Ok(start_source(source, ledger, decode_config, slot, reserved).await)
                 }),
             };
             if started_tx.send(starting).await.is_err() {
@@ -188,10 +180,10 @@ struct GroupShared {
 /// Decodes the sources of `group` in order on one blocking thread, which holds `slot`, into
 /// one batch (cut between sources past [`GROUP_BATCH_ROWS_FACTOR`] batches' rows),
 /// while their objects download a few ahead and their ledger entries are looked up in the
-/// lake at `location`.
+/// lake through `ledger`.
 async fn start_group(
     group: Vec<Source>,
-    location: LakeLocation,
+    ledger: LedgerLookup,
     decode_config: DecodeConfig,
     slot: OwnedSemaphorePermit,
     reserved: OwnedSemaphorePermit,
@@ -217,11 +209,11 @@ async fn start_group(
                 Ok(Err(error)) => MemberOutcome::Failed(format!("cannot open: {error}")),
                 Ok(Ok((source_id, reader))) => {
                     let report = decode_whole(reader, &uri, &decode_config, &mut rows);
-                    let (location, lookups, id) =
-                        (location.clone(), shared.lookups.clone(), source_id.clone());
+                    let (ledger, lookups, id) =
+                        (ledger.clone(), shared.lookups.clone(), source_id.clone());
                     let ledger_entry = runtime.spawn(async move {
                         let _permit = lookups.acquire_owned().await.expect("never closed");
-                        find_ledger_entry(&location, &id).await
+                        ledger.find(&id).await
                     });
                     MemberOutcome::Decoded { source_id, report, ledger_entry }
                 }
@@ -248,10 +240,10 @@ async fn start_group(
 }
 
 /// Identifies `source`, opens it and starts decoding it on a blocking thread, which holds
-/// `slot` until decoding ends; meanwhile looks it up in the ledger of the lake at `location`.
+/// `slot` until decoding ends; meanwhile looks it up in the lake's ledger through `ledger`.
 async fn start_source(
     source: Source,
-    location: LakeLocation,
+    ledger: LedgerLookup,
     decode_config: DecodeConfig,
     slot: OwnedSemaphorePermit,
     reserved: OwnedSemaphorePermit,
@@ -276,6 +268,6 @@ async fn start_source(
         drop(slot);
         report
     });
-    let ledger_entry = find_ledger_entry(&location, &source_id).await;
+    let ledger_entry = ledger.find(&source_id).await;
     StartedSource::Decoding { uri, source_id, batches, decoding, reserved, ledger_entry }
 }

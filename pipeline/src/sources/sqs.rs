@@ -28,6 +28,7 @@ use aws_sdk_sqs::types::{
     ChangeMessageVisibilityBatchRequestEntry, DeleteMessageBatchRequestEntry, QueueAttributeName,
 };
 use futures::FutureExt;
+use lake::writer::LedgerLookup;
 use lake::{LakeLocation, LakeWriter, LakeWriterConfig};
 use object_store::ObjectMeta;
 use object_store::path::Path as ObjectPath;
@@ -221,7 +222,8 @@ impl<'a> Worker<'a> {
         let quiet = Counters::default();
         loop {
             let mut alerts = Vec::new();
-            let mut started = start_sources(sources.to_vec(), self.location, self.run);
+            let ledger = LedgerLookup::per_source(self.location);
+            let mut started = start_sources(sources.to_vec(), ledger, self.run);
             let mut ingestion =
                 Ingestion::new(self.location, self.processor, &mut self.writer, counters);
             while let Some(source) = futures::StreamExt::next(&mut started).await {
