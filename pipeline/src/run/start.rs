@@ -6,8 +6,8 @@ use std::sync::{Arc, Mutex};
 
 use arrow::array::RecordBatch;
 use futures::StreamExt;
-use lake::writer::LedgerLookup;
 use lake::LedgerEntry;
+use lake::writer::LedgerLookup;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio::task::JoinHandle;
 
