@@ -5,7 +5,7 @@
 #
 # Reports events per CPU-second (user+sys), MB/s of decompressed JSON per CPU-second, peak
 # RSS, the CPU ratio to zcat, and the wall-clock scaling from 1 to 2 CPUs (taskset; the medians
-# of three runs each).
+# of five runs each).
 # Usage: benches/end-to-end.sh [EVENTS] [PROFILE]   (defaults: 200000 release)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -39,10 +39,10 @@ read -r tu ts te trss < "$work/time"
 summary=$(grep -E '^trailhound:' "$work/run.log")
 decoded=$(echo "$summary" | sed -E 's/.* events=([0-9]+).*/\1/')
 alerts=$(wc -l < "$work/alerts.jsonl")
-# Scaling: three runs on each CPU count, alternating; one run's wall time varies by several
-# percent, so the medians are compared.
+# Scaling: five runs on each CPU count, alternating; one run's wall time varies by several
+# percent (by a tenth on a busy host), so the medians are compared.
 walls1=() walls2=()
-for _ in 1 2 3; do
+for _ in 1 2 3 4 5; do
   run_once 0 "$work/lake1"
   read -r _ _ wall _ < "$work/time"
   walls1+=("$wall")
