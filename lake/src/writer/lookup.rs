@@ -52,6 +52,7 @@ impl LedgerLookup {
             let entry = entry
                 .map_err(|source| LakeError::ObjectStore { path: prefix.to_string(), source })?;
             if ids.len() == limit {
+                tracing::debug!(limit, "ledger larger than the run: sources looked up one by one");
                 return Ok(Self::per_source(location));
             }
             if let Some(id) = entry.location.filename().and_then(|name| name.strip_suffix(".json"))
@@ -59,6 +60,7 @@ impl LedgerLookup {
                 ids.insert(id.to_string());
             }
         }
+        tracing::debug!(entries = ids.len(), "ledger listed");
         Ok(Self { location: location.clone(), listed: Some(Arc::new(ids)) })
     }
 
