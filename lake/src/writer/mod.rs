@@ -218,19 +218,16 @@ pub struct LakeWriter {
     sources: HashMap<String, SourceProgress>,
     /// Background writes, oldest first.
     in_flight: VecDeque<BackgroundWrite>,
-    /// How many background writes may run at once now.
-    writes_in_flight: usize,
     stats: WriteStats,
 }
 
-/// Background file writes at once: one lets the next group fill while the last is written,
-/// and bounds the rows held twice.
-pub const WRITES_IN_FLIGHT: usize = 1;
-
-/// Background file writes at once while [`LakeWriter::flush`] writes what is left: nothing is
-/// read meanwhile, so the last files are encoded side by side rather than one after the other
-/// on one thread (the end of a run over the benchmark corpus waited for two in a row).
-pub const WRITES_IN_FLIGHT_AT_FLUSH: usize = 2;
+/// Background file writes at once. Encoding is about two fifths of a run's CPU: with one
+/// write at a time, the group that filled next waited for it, and so did reading and
+/// detection, with a core idle (2-CPU wall medians 1.47 -> 1.38 s on the benchmark corpus,
+/// benches/ab.sh 9 pairs, same CPU and peak RSS; the 1 GiB file's peak stayed 267-277 MB).
+/// Two also let the last files of a run be encoded side by side. Each write holds its rows
+/// until written, so this bounds the rows held twice.
+pub const WRITES_IN_FLIGHT: usize = 2;
 
 /// A write running on its own task.
 struct BackgroundWrite {
@@ -251,7 +248,6 @@ impl LakeWriter {
             buffered_bytes: 0,
             sources: HashMap::new(),
             in_flight: VecDeque::new(),
-            writes_in_flight: WRITES_IN_FLIGHT,
             stats: WriteStats::default(),
         }
     }
@@ -402,13 +398,6 @@ impl LakeWriter {
     /// Writes every buffered partition now and commits the ledger entries of the sources
     /// that ended: after it returns, every ended source is durable.
     pub async fn flush(&mut self) -> Result<()> {
-        self.writes_in_flight = WRITES_IN_FLIGHT_AT_FLUSH;
-        let flushed = self.flush_all().await;
-        self.writes_in_flight = WRITES_IN_FLIGHT;
-        flushed
-    }
-
-    async fn flush_all(&mut self) -> Result<()> {
         self.flush_group().await?;
         // Sources still being read are written alone.
         let buffers: Vec<(String, Partition)> = self.partitions.keys().cloned().collect();
@@ -486,14 +475,13 @@ impl LakeWriter {
         self.commit_finished_sources().await
     }
 
-    /// Starts `write` on a task of its own once fewer than [`WRITES_IN_FLIGHT`] (or, while
-    /// flushing, [`WRITES_IN_FLIGHT_AT_FLUSH`]) are running.
+    /// Starts `write` on a task of its own once fewer than [`WRITES_IN_FLIGHT`] are running.
     async fn start_write(
         &mut self,
         sources: BTreeSet<String>,
         write: impl Future<Output = Result<WriteStats>> + Send + 'static,
     ) -> Result<()> {
-        while self.in_flight.len() >= self.writes_in_flight {
+        while self.in_flight.len() >= WRITES_IN_FLIGHT {
             self.wait_for_oldest_write().await?;
         }
         self.in_flight.push_back(BackgroundWrite { sources, task: tokio::spawn(write) });
