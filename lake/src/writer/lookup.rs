@@ -13,11 +13,11 @@ use crate::location::{LEDGER_DIR, LakeLocation};
 /// Ledger entries listed per source to look up, at most, before a listing is given up for a
 /// request per source: a listing request returns a thousand entries where a lookup asks for
 /// one, and a long-lived lake's ledger can be far larger than a run.
-pub const LISTED_ENTRIES_PER_SOURCE: usize = 16;
+const LISTED_ENTRIES_PER_SOURCE: usize = 16;
 
 /// Ledger entries listed at most, whatever the run: bounds the memory of the listed ids
 /// (about a hundred bytes each).
-pub const MAX_LISTED_ENTRIES: usize = 100_000;
+const MAX_LISTED_ENTRIES: usize = 100_000;
 
 /// How sources are looked up in the ledger of a lake.
 #[derive(Debug, Clone)]
@@ -36,9 +36,9 @@ impl LedgerLookup {
 
     /// The ledger listed once for a run over `sources` sources: a source not listed is new
     /// without a request of its own (the benchmark corpus's 3,358 lookups took 3% of a
-    /// run's CPU on a local lake). A ledger of more than [`LISTED_ENTRIES_PER_SOURCE`] entries
-    /// per source, or [`MAX_LISTED_ENTRIES`], is not listed to its end: the sources are looked
-    /// up one by one.
+    /// run's CPU on a local lake). A ledger of more than `LISTED_ENTRIES_PER_SOURCE` (16)
+    /// entries per source, or `MAX_LISTED_ENTRIES` (100,000), is not listed to its end: the
+    /// sources are looked up one by one.
     ///
     /// Only for the lake's only writer: an entry that another writer commits after the listing
     /// goes unseen. Entries this writer commits later are of sources it has seen, which its
@@ -69,12 +69,17 @@ impl LedgerLookup {
         self.listed.is_some()
     }
 
+    /// Whether the listing shows, without a request, that a source is not in the ledger.
+    pub fn is_new_by_listing(&self, source_id: &str) -> bool {
+        self.listed.as_ref().is_some_and(|ids| !ids.contains(source_id))
+    }
+
     /// The ledger entry of a source, if its rows are in the lake.
     pub async fn find(&self, source_id: &str) -> Result<Option<LedgerEntry>> {
-        match &self.listed {
-            Some(ids) if !ids.contains(source_id) => Ok(None),
-            _ => find_ledger_entry(&self.location, source_id).await,
+        if self.is_new_by_listing(source_id) {
+            return Ok(None);
         }
+        find_ledger_entry(&self.location, source_id).await
     }
 }
 
@@ -105,13 +110,17 @@ mod tests {
         let listed = LedgerLookup::listed(&location, 10).await.unwrap();
         assert!(listed.is_listed());
         assert_eq!(listed.find("a").await.unwrap(), Some(entry("a")));
+        assert!(!listed.is_new_by_listing("a"));
         assert_eq!(listed.find("c").await.unwrap(), None);
+        assert!(listed.is_new_by_listing("c"));
 
         // Committed after the listing (by a writer the listing cannot know of): unseen by the
         // listing, found by a lookup of its own.
         put_ledger_entries(&location, &[entry("c")]).await.unwrap();
         assert_eq!(listed.find("c").await.unwrap(), None);
-        assert_eq!(LedgerLookup::per_source(&location).find("c").await.unwrap(), Some(entry("c")));
+        let per_source = LedgerLookup::per_source(&location);
+        assert!(!per_source.is_new_by_listing("d"));
+        assert_eq!(per_source.find("c").await.unwrap(), Some(entry("c")));
 
         // Three entries for one source's lookup fit; for none they do not, and every source
         // is looked up on its own.

@@ -44,7 +44,7 @@ use tokio::task::JoinHandle;
 
 pub use self::files::parquet_properties;
 use self::files::{GroupWrite, SortedFile};
-pub use self::lookup::{LISTED_ENTRIES_PER_SOURCE, LedgerLookup, MAX_LISTED_ENTRIES};
+pub use self::lookup::LedgerLookup;
 pub use self::recovery::{Recovery, recover};
 use crate::error::{LakeError, Result};
 use crate::location::{LEDGER_DIR, LakeLocation};

@@ -182,9 +182,13 @@ impl<'a> Ingestion<'a> {
                 }
             };
             let rows = report.records as usize;
-            let ledger_entry = ledger_entry.await.map_err(|join_error| {
-                PipelineError::Input { path: uri.clone().into(), source: join_error.into() }
-            })??;
+            let ledger_entry = match ledger_entry {
+                Some(lookup) => lookup.await.map_err(|join_error| PipelineError::Input {
+                    path: uri.clone().into(),
+                    source: join_error.into(),
+                })??,
+                None => None,
+            };
             match self.admit(&uri, &source_id, ledger_entry) {
                 Some(write_to_lake) => {
                     record_report(&report, &uri, &source_id, self.location, self.counters).await?;

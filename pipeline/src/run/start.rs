@@ -89,8 +89,9 @@ pub(super) enum MemberOutcome {
     Decoded {
         source_id: String,
         report: DecodeReport,
-        /// Its ledger lookup, under way while the rest of the group is decoded.
-        ledger_entry: JoinHandle<lake::Result<Option<LedgerEntry>>>,
+        /// Its ledger lookup, under way while the rest of the group is decoded; `None` when
+        /// the ledger's listing already shows the source is new.
+        ledger_entry: Option<JoinHandle<lake::Result<Option<LedgerEntry>>>>,
     },
 }
 
@@ -209,11 +210,14 @@ async fn start_group(
                 Ok(Err(error)) => MemberOutcome::Failed(format!("cannot open: {error}")),
                 Ok(Ok((source_id, reader))) => {
                     let report = decode_whole(reader, &uri, &decode_config, &mut rows);
-                    let (ledger, lookups, id) =
-                        (ledger.clone(), shared.lookups.clone(), source_id.clone());
-                    let ledger_entry = runtime.spawn(async move {
-                        let _permit = lookups.acquire_owned().await.expect("never closed");
-                        ledger.find(&id).await
+                    // A task per lookup only when it takes a request.
+                    let ledger_entry = (!ledger.is_new_by_listing(&source_id)).then(|| {
+                        let (ledger, lookups, id) =
+                            (ledger.clone(), shared.lookups.clone(), source_id.clone());
+                        runtime.spawn(async move {
+                            let _permit = lookups.acquire_owned().await.expect("never closed");
+                            ledger.find(&id).await
+                        })
                     });
                     MemberOutcome::Decoded { source_id, report, ledger_entry }
                 }
