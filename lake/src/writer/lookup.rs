@@ -64,12 +64,8 @@ impl LedgerLookup {
         Ok(Self { location: location.clone(), listed: Some(Arc::new(ids)) })
     }
 
-    /// Whether the ledger was listed (rather than to be looked up per source).
-    pub fn is_listed(&self) -> bool {
-        self.listed.is_some()
-    }
-
-    /// Whether the listing shows, without a request, that a source is not in the ledger.
+    /// Whether the listing shows, without a request, that a source is not in the ledger
+    /// (never, when the ledger was not listed).
     pub fn is_new_by_listing(&self, source_id: &str) -> bool {
         self.listed.as_ref().is_some_and(|ids| !ids.contains(source_id))
     }
@@ -103,12 +99,11 @@ mod tests {
         let location = LakeLocation::open(folder.path().to_str().unwrap()).unwrap();
         // A lake without a ledger yet lists as empty.
         let empty = LedgerLookup::listed(&location, 10).await.unwrap();
-        assert!(empty.is_listed());
+        assert!(empty.is_new_by_listing("a"));
         assert_eq!(empty.find("a").await.unwrap(), None);
 
         put_ledger_entries(&location, &[entry("a"), entry("b")]).await.unwrap();
         let listed = LedgerLookup::listed(&location, 10).await.unwrap();
-        assert!(listed.is_listed());
         assert_eq!(listed.find("a").await.unwrap(), Some(entry("a")));
         assert!(!listed.is_new_by_listing("a"));
         assert_eq!(listed.find("c").await.unwrap(), None);
@@ -125,8 +120,8 @@ mod tests {
         // Three entries for one source's lookup fit; for none they do not, and every source
         // is looked up on its own.
         let fallback = LedgerLookup::listed(&location, 0).await.unwrap();
-        assert!(!fallback.is_listed());
+        assert!(!fallback.is_new_by_listing("z"));
         assert_eq!(fallback.find("c").await.unwrap(), Some(entry("c")));
-        assert!(LedgerLookup::listed(&location, 1).await.unwrap().is_listed());
+        assert!(LedgerLookup::listed(&location, 1).await.unwrap().is_new_by_listing("z"));
     }
 }
