@@ -28,6 +28,9 @@ pub struct LakeLocation {
     store: Arc<dyn ObjectStore>,
     root: Path,
     url: Url,
+    /// The store again when it is a local folder, for writes cheaper as plain file system
+    /// calls (see [`LakeLocation::local_path`]).
+    local: Option<LocalFileSystem>,
 }
 
 impl LakeLocation {
@@ -82,7 +85,7 @@ impl LakeLocation {
             if prefix.is_empty() { String::new() } else { format!("{prefix}/") }
         ))
         .map_err(|error| invalid(error.to_string()))?;
-        Ok(Self { store: Arc::new(store), root: Path::from(prefix), url })
+        Ok(Self { store: Arc::new(store), root: Path::from(prefix), url, local: None })
     }
 
     fn open_folder(folder: &FsPath) -> Result<Self> {
@@ -96,13 +99,19 @@ impl LakeLocation {
             location: folder.display().to_string(),
             reason: "not an absolute path".into(),
         })?;
-        Ok(Self { store: Arc::new(store), root: Path::default(), url })
+        Ok(Self { store: Arc::new(store.clone()), root: Path::default(), url, local: Some(store) })
     }
 
     /// The same lake reached through another store (a wrapper of this one): the root and URL
     /// stay.
     pub fn with_store(&self, store: Arc<dyn ObjectStore>) -> Self {
-        Self { store, root: self.root.clone(), url: self.url.clone() }
+        Self { store, root: self.root.clone(), url: self.url.clone(), local: None }
+    }
+
+    /// The local file system path of `path` (a store path), when the lake is a local folder
+    /// reached directly (not through a wrapping store).
+    pub fn local_path(&self, path: &Path) -> Option<std::path::PathBuf> {
+        self.local.as_ref()?.path_to_filesystem(path).ok()
     }
 
     /// The path of a store object relative to the lake root (slash-separated).
