@@ -46,7 +46,7 @@ use crate::location::{
 };
 use crate::schema::cloudtrail_schema;
 use crate::table::{lake_parquet_format, register_store};
-use crate::writer::{LedgerEntry, Partition, parquet_properties};
+use crate::writer::{LedgerEntry, Partition, ledger_entry_path, parquet_properties};
 
 /// Settings of a compaction.
 #[derive(Debug, Clone)]
@@ -233,7 +233,7 @@ impl Compaction {
 
     /// Points a source's ledger entry at the merged file instead of the inputs.
     async fn repoint_ledger(&self, source_id: &str, journal: &Journal) -> Result<bool> {
-        let path = self.location.path(&format!("{LEDGER_DIR}/{source_id}.json"));
+        let path = ledger_entry_path(&self.location, source_id);
         let mut entry: LedgerEntry = self.read_json(&path).await?;
         let before = entry.files.clone();
         entry.files.retain(|file| !journal.inputs.contains(file));

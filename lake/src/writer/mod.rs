@@ -553,7 +553,20 @@ pub async fn find_ledger_entry(
     location: &LakeLocation,
     source_id: &str,
 ) -> Result<Option<LedgerEntry>> {
-    location.get_json(&location.path(&format!("{LEDGER_DIR}/{source_id}.json"))).await
+    location.get_json(&ledger_entry_path(location, source_id)).await
+}
+
+/// Where a source's ledger entry is, in the lake's store.
+pub(crate) fn ledger_entry_path(
+    location: &LakeLocation,
+    source_id: &str,
+) -> object_store::path::Path {
+    location.path(&format!("{LEDGER_DIR}/{source_id}.json"))
+}
+
+/// A ledger entry as it is stored.
+fn ledger_entry_body(entry: &LedgerEntry) -> Vec<u8> {
+    serde_json::to_vec_pretty(entry).expect("ledger entries serialise")
 }
 
 /// The ledger entry of a source whose rows are all written.
@@ -573,15 +586,21 @@ pub(super) async fn put_ledger_entries(
     location: &LakeLocation,
     entries: &[LedgerEntry],
 ) -> Result<()> {
+    // Called once per ended source, mostly with nothing to commit yet.
     if entries.is_empty() {
         return Ok(());
     }
-    let ledger = location.path(LEDGER_DIR);
-    if let Some(folder) = location.local_path(&ledger) {
+    let local: Option<Vec<(PathBuf, Vec<u8>)>> = entries
+        .iter()
+        .map(|entry| {
+            let path = location.local_path(&ledger_entry_path(location, &entry.source_id))?;
+            Some((path, ledger_entry_body(entry)))
+        })
+        .collect();
+    if let Some(files) = local {
         // In one blocking task: a hand-off to the blocking pool per entry cost more than the
         // entry's own file system calls (5% of a run on the benchmark corpus).
-        let entries = entries.to_vec();
-        let created = tokio::task::spawn_blocking(move || create_local_entries(&folder, &entries));
+        let created = tokio::task::spawn_blocking(move || create_local_entries(&files));
         return created.await.map_err(|source| LakeError::Task {
             context: "writing ledger entries",
             reason: source.to_string(),
@@ -600,33 +619,34 @@ pub(super) async fn put_ledger_entries(
 /// Writes a ledger entry create-only: if another writer committed the same source first, its
 /// entry stands.
 async fn put_ledger_entry(location: &LakeLocation, entry: &LedgerEntry) -> Result<()> {
-    let path = location.path(&format!("{LEDGER_DIR}/{}.json", entry.source_id));
-    let body = serde_json::to_vec_pretty(entry).expect("ledger entries serialise");
-    match location.store().put_opts(&path, PutPayload::from(body), PutMode::Create.into()).await {
+    let path = ledger_entry_path(location, &entry.source_id);
+    let body = PutPayload::from(ledger_entry_body(entry));
+    match location.store().put_opts(&path, body, PutMode::Create.into()).await {
         Ok(_) | Err(object_store::Error::AlreadyExists { .. }) => Ok(()),
         Err(source) => Err(LakeError::ObjectStore { path: path.to_string(), source }),
     }
 }
 
-/// Writes ledger entries into the local folder `folder` create-only, as `object_store`'s
-/// local store does a [`PutMode::Create`] put: each written whole under a staging name (one
-/// its listings skip), then linked to its own name, which fails if another writer's entry is
-/// there; that one stands.
-fn create_local_entries(folder: &std::path::Path, entries: &[LedgerEntry]) -> Result<()> {
+/// Writes ledger entries (local file and body) create-only, as `object_store`'s local store
+/// does a [`PutMode::Create`] put: each written whole under a staging name (one its listings
+/// skip), then linked to its own name, which fails if another writer's entry is there; that
+/// one stands.
+fn create_local_entries(files: &[(PathBuf, Vec<u8>)]) -> Result<()> {
     let io_error =
         |path: &std::path::Path, source| LakeError::Io { path: path.display().to_string(), source };
-    std::fs::create_dir_all(folder).map_err(|source| io_error(folder, source))?;
-    for entry in entries {
-        let path = folder.join(format!("{}.json", entry.source_id));
-        let body = serde_json::to_vec_pretty(entry).expect("ledger entries serialise");
-        let (mut staged, staging) = create_staging_file(&path).map_err(|e| io_error(&path, e))?;
-        let linked = std::io::Write::write_all(&mut staged, &body)
-            .and_then(|()| std::fs::hard_link(&staging, &path));
+    // Every entry is in the ledger folder.
+    if let Some(folder) = files.first().and_then(|(path, _)| path.parent()) {
+        std::fs::create_dir_all(folder).map_err(|source| io_error(folder, source))?;
+    }
+    for (path, body) in files {
+        let (mut staged, staging) = create_staging_file(path).map_err(|e| io_error(path, e))?;
+        let linked = std::io::Write::write_all(&mut staged, body)
+            .and_then(|()| std::fs::hard_link(&staging, path));
         let _ = std::fs::remove_file(&staging);
         if let Err(source) = linked
             && source.kind() != std::io::ErrorKind::AlreadyExists
         {
-            return Err(io_error(&path, source));
+            return Err(io_error(path, source));
         }
     }
     Ok(())
@@ -677,7 +697,7 @@ mod tests {
             rows,
             files: vec!["cloudtrail/dt=2025-03-09/hour=16/part-1.parquet".into()],
         };
-        let ledger = location.path(LEDGER_DIR);
+        let ledger = ledger_entry_path(&location, "00c0ffee");
         assert!(location.local_path(&ledger).is_some(), "written with file system calls");
         put_ledger_entries(&location, &[entry(3)]).await.expect("first entry");
         put_ledger_entries(&location, &[entry(5)]).await.expect("second writer's entry");
