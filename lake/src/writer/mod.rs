@@ -634,12 +634,17 @@ async fn put_ledger_entry(location: &LakeLocation, entry: &LedgerEntry) -> Resul
 fn create_local_entries(files: &[(PathBuf, Vec<u8>)]) -> Result<()> {
     let io_error =
         |path: &std::path::Path, source| LakeError::Io { path: path.display().to_string(), source };
-    // Every entry is in the ledger folder.
-    if let Some(folder) = files.first().and_then(|(path, _)| path.parent()) {
-        std::fs::create_dir_all(folder).map_err(|source| io_error(folder, source))?;
-    }
     for (path, body) in files {
-        let (mut staged, staging) = create_staging_file(path).map_err(|e| io_error(path, e))?;
+        let (mut staged, staging) = match create_staging_file(path) {
+            // A source id may hold `/`: its entry's folder is created when first missing.
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                let folder = path.parent().unwrap_or(path);
+                std::fs::create_dir_all(folder).map_err(|source| io_error(folder, source))?;
+                create_staging_file(path)
+            }
+            created => created,
+        }
+        .map_err(|source| io_error(path, source))?;
         let linked = std::io::Write::write_all(&mut staged, body)
             .and_then(|()| std::fs::hard_link(&staging, path));
         let _ = std::fs::remove_file(&staging);
@@ -714,5 +719,28 @@ mod tests {
         put_ledger_entries(&wrapped, &[entry(7)]).await.expect("put through the store");
         let found = find_ledger_entry(&wrapped, "00c0ffee").await.expect("readable");
         assert_eq!(found.map(|entry| entry.rows), Some(3));
+    }
+
+    #[tokio::test]
+    async fn ledger_entries_of_source_ids_holding_folders_are_created() {
+        let folder = tempfile::tempdir().expect("temporary folder");
+        let location =
+            LakeLocation::open(folder.path().to_str().expect("UTF-8 path")).expect("a local lake");
+        let ids = ["flat", "logs/2025/03/09/a.json.gz", "logs/2025/03/10/b.json.gz"];
+        let entries: Vec<LedgerEntry> = ids
+            .iter()
+            .enumerate()
+            .map(|(rows, id)| LedgerEntry {
+                source_id: id.to_string(),
+                source_uri: format!("file:///{id}"),
+                rows: rows as u64,
+                files: Vec::new(),
+            })
+            .collect();
+        put_ledger_entries(&location, &entries).await.expect("entries in new folders");
+        for (rows, id) in ids.iter().enumerate() {
+            let found = find_ledger_entry(&location, id).await.expect("readable");
+            assert_eq!(found.map(|entry| entry.rows), Some(rows as u64), "{id}");
+        }
     }
 }
