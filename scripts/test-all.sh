@@ -2,7 +2,8 @@
 # trailhound's whole test suite, runnable on a fresh machine: installs the Python tools the
 # checks need into a cached virtualenv, starts the AWS-protocol emulator (moto's server) on
 # 127.0.0.1, builds, lints, runs the Rust tests (the emulator ones included), the rule tests,
-# the Terraform module's checks, and an end-to-end run whose lake is read back by pyarrow and DuckDB.
+# the Terraform module's checks, an end-to-end run whose lake is read back by pyarrow and DuckDB,
+# and the benchmark tools on a small corpus.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -77,8 +78,30 @@ lake_line=$(tail -n 1 "$work/lake-check.log")
 lake_passed=$(echo "$lake_line" | awk '{print $2}')
 lake_failed=$(echo "$lake_line" | awk '{print $4}')
 
-passed=$((rust_passed + rules_passed + lake_passed + terraform_passed))
-failed=$((rust_failed + rules_failed + lake_failed + terraform_failed))
+step "benchmark tools: the corpus generator and every stage floor on a small corpus"
+# The benchmarks run outside the suite; this keeps their tools working (a lake-stage failure
+# once went unseen until a benchmark ran).
+bench_events=2000
+"$CARGO_TARGET_DIR/debug/corpus" layout --out "$work/corpus" --events "$bench_events" > /dev/null
+bench_passed=0
+bench_failed=0
+for stage in inflate tokenize decode encode lake; do
+  expected="events=$bench_events"
+  [ "$stage" = inflate ] && expected="events=0"
+  if "$CARGO_TARGET_DIR/debug/floor" "$stage" --input "$work/corpus" --lake "$work/floor-lake" \
+      2> "$work/floor.log" && grep -q "^floor: .* $expected" "$work/floor.log"; then
+    bench_passed=$((bench_passed + 1))
+    echo "ok floor $stage: $(head -n 1 "$work/floor.log")"
+  else
+    bench_failed=$((bench_failed + 1))
+    echo "FAILED floor $stage (expected $expected):"
+    cat "$work/floor.log"
+  fi
+done
+echo "benchmark tools: $bench_passed passed, $bench_failed failed"
+
+passed=$((rust_passed + rules_passed + lake_passed + terraform_passed + bench_passed))
+failed=$((rust_failed + rules_failed + lake_failed + terraform_failed + bench_failed))
 echo
 echo "total: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
