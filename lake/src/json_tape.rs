@@ -480,6 +480,29 @@ mod tests {
     }
 
     #[test]
+    fn finds_quotes_escapes_and_control_characters_at_every_place_in_long_strings() {
+        // Strings cross the scanner's eight-byte steps with the special byte anywhere.
+        for length in 0..40 {
+            for place in 0..=length {
+                for special in ["\"", "\\", "\\\\", "\\n", "\\u0041", "\u{1}", "\u{1f}", " ", "é"]
+                {
+                    let mut body = "x".repeat(length);
+                    body.insert_str(place, special);
+                    let text = format!("[\"{body}\", \"{body}\"]");
+                    let expected = serde_json::from_str::<Vec<String>>(&text).ok();
+                    let parsed = parse(&text).ok().map(|nodes| {
+                        root(&text, &nodes)
+                            .elements()
+                            .map(|value| value.str().expect("a string").into_owned())
+                            .collect::<Vec<String>>()
+                    });
+                    assert_eq!(parsed, expected, "{text:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
     fn unescapes_like_serde() {
         let text = r#""a\/b\\c\u00e9\ud83d\ude00\t\u0041""#;
         let nodes = parse(text).unwrap();
