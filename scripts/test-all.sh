@@ -87,7 +87,8 @@ bench_passed=0
 bench_failed=0
 for stage in inflate tokenize decode encode lake; do
   expected="events=$bench_events"
-  [ "$stage" = inflate ] && expected="events=0"
+  # Gunzip alone counts no events: it must still have inflated some JSON.
+  [ "$stage" = inflate ] && expected="json_bytes=[1-9][0-9]* events=0"
   if "$CARGO_TARGET_DIR/debug/floor" "$stage" --input "$work/corpus" --lake "$work/floor-lake" \
       2> "$work/floor.log" && grep -q "^floor: .* $expected" "$work/floor.log"; then
     bench_passed=$((bench_passed + 1))

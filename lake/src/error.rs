@@ -49,7 +49,8 @@ pub enum LakeError {
     #[error("task {context} did not complete: {reason}")]
     Task { context: &'static str, reason: String },
 
-    /// Local file system error outside the object store (creating the lake folder).
+    /// Local file system error outside the object store (a local lake's folders and its
+    /// ledger entries).
     #[error("io error on '{path}': {source}")]
     Io {
         path: String,

@@ -638,7 +638,7 @@ fn create_local_entries(files: &[(PathBuf, Vec<u8>)]) -> Result<()> {
         let (mut staged, staging) = match create_staging_file(path) {
             // A source id may hold `/`: its entry's folder is created when first missing.
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-                let folder = path.parent().unwrap_or(path);
+                let folder = path.parent().expect("a ledger entry lies in the lake folder");
                 std::fs::create_dir_all(folder).map_err(|source| io_error(folder, source))?;
                 create_staging_file(path)
             }
