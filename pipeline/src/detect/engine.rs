@@ -26,6 +26,10 @@ use datafusion::optimizer::simplify_expressions::ExprSimplifier;
 use datafusion::physical_expr::PhysicalExpr;
 use datafusion::physical_expr::utils::{collect_columns, reassign_expr_columns};
 use datafusion::prelude::SessionContext;
+use datafusion::sql::parser::Statement as DFStatement;
+use datafusion::sql::sqlparser::ast::{
+    Expr as SqlExpr, SelectItem, SetExpr, Statement as SqlStatement, Value as SqlValue,
+};
 use lake::schema::cloudtrail_schema;
 use serde_json::{Map, Value};
 
@@ -339,11 +343,7 @@ async fn compile_rule(
     lake_schema: &Schema,
     rule: Rule,
 ) -> Result<CompiledRule> {
-    let plan = ctx
-        .state()
-        .create_logical_plan(&rule.sql)
-        .await
-        .map_err(|error| plan_error(&rule, &error))?;
+    let plan = plan_rule(ctx, &rule).await.map_err(|error| plan_error(&rule, &error))?;
     let (projection, predicate) = split_plan(&plan).ok_or_else(|| {
         rule.error_at(
             None,
@@ -393,6 +393,29 @@ async fn compile_rule(
         fields,
         dedup_key,
     })
+}
+
+/// The logical plan of `rule`'s statement, with any `*` of its SELECT list planned as a
+/// constant: the matches of a rule selecting `*` carry whole events, not its projection, and
+/// expanding the wildcard over the lake's columns was two thirds of planning the pack
+/// (deduplicating the expanded names is quadratic in the columns). The other items of the
+/// list are still planned, so a broken one fails the load.
+async fn plan_rule(ctx: &SessionContext, rule: &Rule) -> datafusion::error::Result<LogicalPlan> {
+    let state = ctx.state();
+    let mut statement =
+        state.sql_to_statement(&rule.sql, &state.config_options().sql_parser.dialect)?;
+    if let DFStatement::Statement(statement) = &mut statement
+        && let SqlStatement::Query(query) = statement.as_mut()
+        && let SetExpr::Select(select) = query.body.as_mut()
+    {
+        for item in &mut select.projection {
+            if matches!(item, SelectItem::Wildcard(_)) {
+                let constant = SqlExpr::value(SqlValue::Number("1".into(), false));
+                *item = SelectItem::UnnamedExpr(constant);
+            }
+        }
+    }
+    state.statement_to_plan(statement).await
 }
 
 /// The event names a predicate can only be true for, when it says so plainly: `eventname`
@@ -641,6 +664,16 @@ mod tests {
                 .unwrap_err()
                 .to_string();
         assert!(error.contains("non-boolean predicate"), "{error}");
+
+        // The `*` is not expanded at planning; what is listed beside it still is.
+        let error = DetectionEngine::compile(vec![rule(
+            "SELECT *, no_such_column FROM cloudtrail WHERE eventname = 'A'",
+            "",
+        )])
+        .await
+        .unwrap_err()
+        .to_string();
+        assert!(error.contains("no_such_column"), "{error}");
 
         let meta = "dedup_key = [\"nope(\"]\ndedup_period = \"1h\"\n";
         let error =
