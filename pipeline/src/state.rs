@@ -9,13 +9,14 @@
 //! the correlations exactly once, whichever worker read it. On stores without conditional
 //! updates (a local folder) the state is simply overwritten: one process owns such a lake.
 
+use std::io::{BufWriter, IntoInnerError};
+
 use lake::{LakeError, LakeLocation};
 use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStoreExt, PutMode, PutPayload, UpdateVersion};
 
 use crate::error::Result;
 use serde::Serialize;
-use std::io::IntoInnerError;
 
 use crate::process::Checkpoint;
 
@@ -59,12 +60,12 @@ impl EncodedCheckpoint {
     /// Encodes `checkpoint` (a [`Checkpoint`], or a view serialised as one).
     pub fn of(checkpoint: &impl Serialize) -> Self {
         // Compressed as it is serialised: the JSON text itself was the largest allocation of
-        // a run over a 1 GiB file (benches/large-file.sh). Buffered, because serde_json writes
-        // a token at a time and each write to the encoder is a zstd call: 28 per event on
-        // the benchmark corpus, 8% of a run's instructions over 20,000 events.
+        // a run over a 1 GiB file (benches/large-file.sh). Buffered: serde_json writes a token
+        // at a time, and each write to the encoder was a zstd call; encoding the checkpoint
+        // took 2.8% of a 200,000-event run's instructions, 1.3% buffered (benches/profile.sh).
         let mut encoder =
             zstd::Encoder::new(Vec::new(), STATE_ZSTD_LEVEL).expect("zstd starts in memory");
-        let mut buffered = std::io::BufWriter::with_capacity(CHECKPOINT_BUFFER_BYTES, &mut encoder);
+        let mut buffered = BufWriter::with_capacity(CHECKPOINT_BUFFER_BYTES, &mut encoder);
         serde_json::to_writer(&mut buffered, checkpoint).expect("state serialises");
         buffered.into_inner().map_err(IntoInnerError::into_error).expect("zstd writes to memory");
         Self(encoder.finish().expect("zstd finishes in memory"))

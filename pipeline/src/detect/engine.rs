@@ -397,7 +397,7 @@ async fn compile_rule(
 
 /// The logical plan of `rule`'s statement, with any `*` of its SELECT list planned as a
 /// constant: the matches of a rule selecting `*` carry whole events, not its projection, and
-/// expanding the wildcard over the lake's columns was two thirds of planning the pack
+/// expanding the wildcard over the lake's columns was half of planning the pack
 /// (deduplicating the expanded names is quadratic in the columns). The other items of the
 /// list are still planned, so a broken one fails the load.
 async fn plan_rule(ctx: &SessionContext, rule: &Rule) -> datafusion::error::Result<LogicalPlan> {
