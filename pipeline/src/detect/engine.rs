@@ -29,6 +29,7 @@ use datafusion::prelude::SessionContext;
 use datafusion::sql::parser::Statement as DFStatement;
 use datafusion::sql::sqlparser::ast::{
     Expr as SqlExpr, SelectItem, SetExpr, Statement as SqlStatement, Value as SqlValue,
+    WildcardAdditionalOptions,
 };
 use lake::schema::cloudtrail_schema;
 use serde_json::{Map, Value};
@@ -399,7 +400,7 @@ async fn compile_rule(
 /// constant: the matches of a rule selecting `*` carry whole events, not its projection, and
 /// expanding the wildcard over the lake's columns was half of planning the pack
 /// (deduplicating the expanded names is quadratic in the columns). The other items of the
-/// list are still planned, so a broken one fails the load.
+/// list, and a `*` with options, are still planned, so a broken one fails the load.
 async fn plan_rule(ctx: &SessionContext, rule: &Rule) -> datafusion::error::Result<LogicalPlan> {
     let state = ctx.state();
     let mut statement =
@@ -408,8 +409,11 @@ async fn plan_rule(ctx: &SessionContext, rule: &Rule) -> datafusion::error::Resu
         && let SqlStatement::Query(query) = statement.as_mut()
         && let SetExpr::Select(select) = query.body.as_mut()
     {
+        let plain_wildcard = WildcardAdditionalOptions::default();
         for item in &mut select.projection {
-            if matches!(item, SelectItem::Wildcard(_)) {
+            // A `*` with options (EXCLUDE, REPLACE, ...) is planned as written: they name
+            // columns, which must exist.
+            if matches!(item, SelectItem::Wildcard(options) if *options == plain_wildcard) {
                 let constant = SqlExpr::value(SqlValue::Number("1".into(), false));
                 *item = SelectItem::UnnamedExpr(constant);
             }
@@ -668,6 +672,14 @@ mod tests {
         // The `*` is not expanded at planning; what is listed beside it still is.
         let error = DetectionEngine::compile(vec![rule(
             "SELECT *, no_such_column FROM cloudtrail WHERE eventname = 'A'",
+            "",
+        )])
+        .await
+        .unwrap_err()
+        .to_string();
+        assert!(error.contains("no_such_column"), "{error}");
+        let error = DetectionEngine::compile(vec![rule(
+            "SELECT * EXCLUDE (no_such_column) FROM cloudtrail WHERE eventname = 'A'",
             "",
         )])
         .await
