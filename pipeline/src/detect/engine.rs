@@ -641,58 +641,37 @@ mod tests {
         );
     }
 
+    /// The load error of a pack holding only the rule `select` (with `extra_meta`).
+    async fn load_error(select: &str, extra_meta: &str) -> String {
+        DetectionEngine::compile(vec![rule(select, extra_meta)]).await.unwrap_err().to_string()
+    }
+
     #[tokio::test]
     async fn broken_rules_fail_at_load_with_file_and_line() {
-        let error = DetectionEngine::compile(vec![rule(
-            "SELECT *\nFROM cloudtrail\nWHERE no_such_column = 1",
-            "",
-        )])
-        .await
-        .unwrap_err()
-        .to_string();
+        let error = load_error("SELECT *\nFROM cloudtrail\nWHERE no_such_column = 1", "").await;
         assert!(error.starts_with("rule rules/t.sql:11:"), "{error}");
         assert!(error.contains("no_such_column"), "{error}");
 
-        let error = DetectionEngine::compile(vec![rule(
-            "SELECT * FROM cloudtrail WHERE useridentity.nosuchmember = 'x'",
-            "",
-        )])
-        .await
-        .unwrap_err()
-        .to_string();
+        let error =
+            load_error("SELECT * FROM cloudtrail WHERE useridentity.nosuchmember = 'x'", "").await;
         assert!(error.starts_with("rule rules/t.sql:"), "{error}");
 
-        let error =
-            DetectionEngine::compile(vec![rule("SELECT * FROM cloudtrail WHERE eventname", "")])
-                .await
-                .unwrap_err()
-                .to_string();
+        let error = load_error("SELECT * FROM cloudtrail WHERE eventname", "").await;
         assert!(error.contains("non-boolean predicate"), "{error}");
 
         // The `*` is not expanded at planning; what is listed beside it still is.
-        let error = DetectionEngine::compile(vec![rule(
-            "SELECT *, no_such_column FROM cloudtrail WHERE eventname = 'A'",
-            "",
-        )])
-        .await
-        .unwrap_err()
-        .to_string();
+        let error =
+            load_error("SELECT *, no_such_column FROM cloudtrail WHERE eventname = 'A'", "").await;
         assert!(error.contains("no_such_column"), "{error}");
-        let error = DetectionEngine::compile(vec![rule(
+        let error = load_error(
             "SELECT * EXCLUDE (no_such_column) FROM cloudtrail WHERE eventname = 'A'",
             "",
-        )])
-        .await
-        .unwrap_err()
-        .to_string();
+        )
+        .await;
         assert!(error.contains("no_such_column"), "{error}");
 
         let meta = "dedup_key = [\"nope(\"]\ndedup_period = \"1h\"\n";
-        let error =
-            DetectionEngine::compile(vec![rule("SELECT * FROM cloudtrail WHERE true", meta)])
-                .await
-                .unwrap_err()
-                .to_string();
+        let error = load_error("SELECT * FROM cloudtrail WHERE true", meta).await;
         assert!(error.contains("invalid dedup_key"), "{error}");
     }
 }
