@@ -3,6 +3,7 @@
 
 pub mod coverage;
 pub mod engine;
+mod regex_match;
 pub mod rule;
 pub mod testing;
 
