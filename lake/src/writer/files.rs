@@ -11,6 +11,7 @@ use object_store::buffered::BufWriter;
 use parquet::arrow::AsyncArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::schema::types::ColumnPath;
 use xxhash_rust::xxh3::Xxh3;
 
 use super::recovery::{GroupJournal, JOURNAL_DIR};
@@ -20,7 +21,7 @@ use super::{
 };
 use crate::error::{LakeError, Result};
 use crate::location::{EVENTS_TABLE_DIR, LakeLocation};
-use crate::schema::{EVENT_TS, SOURCE_RECORD, SOURCE_URI};
+use crate::schema::{CLOUDTRAIL_FIELDS, EVENT_TS, SOURCE_RECORD, SOURCE_URI, Shape, UNMAPPED};
 
 /// The rows of several ended sources, written as one file per partition under a journal,
 /// then the sources' ledger entries.
@@ -159,15 +160,29 @@ pub fn parquet_properties(
 ) -> Result<WriterProperties> {
     let level = ZstdLevel::try_new(zstd_level)
         .map_err(|source| LakeError::Parquet { path: path.to_string(), source })?;
-    Ok(WriterProperties::builder()
+    let mut builder = WriterProperties::builder()
         .set_compression(Compression::ZSTD(level))
         .set_statistics_enabled(EnabledStatistics::Page)
         .set_max_row_group_row_count(Some(row_group_rows))
         // Every column (over a hundred leaves) buffers a data and a dictionary page before
         // compressing: at the 1 MiB defaults that alone is hundreds of MB.
         .set_data_page_size_limit(PAGE_BYTES)
-        .set_dictionary_page_size_limit(PAGE_BYTES)
-        .build())
+        .set_dictionary_page_size_limit(PAGE_BYTES);
+    for column in unprunable_columns() {
+        builder = builder.set_column_statistics_enabled(column, EnabledStatistics::None);
+    }
+    Ok(builder.build())
+}
+
+/// Columns whose minimum and maximum never prune a page: JSON documents (their text starts
+/// alike) and random identifiers (every page spans nearly all of them). Their statistics, two
+/// comparisons of every value, are not kept.
+fn unprunable_columns() -> impl Iterator<Item = ColumnPath> {
+    let json = CLOUDTRAIL_FIELDS
+        .iter()
+        .filter(|field| matches!(field.shape, Shape::Json))
+        .map(|field| field.column);
+    json.chain([UNMAPPED, "eventid", "requestid", "sharedeventid"]).map(ColumnPath::from)
 }
 
 /// Data and dictionary page size limit of the lake's Parquet files.
@@ -304,6 +319,19 @@ mod tests {
         // The same rows in the same order name the same file, however they were batched.
         assert_eq!(content_name(&one_batch, &in_order), content_name(&split, &[(1, 0), (0, 0)]));
         assert_ne!(content_name(&one_batch, &in_order), content_name(&other, &in_order));
+    }
+
+    #[test]
+    fn statistics_are_kept_where_they_can_prune() {
+        let path = object_store::path::Path::from("t.parquet");
+        let properties = parquet_properties(1, 1024, &path).unwrap();
+        let statistics = |column: &str| properties.statistics_enabled(&ColumnPath::from(column));
+        for pruning in ["event_ts", "eventname", "useridentity.arn", "source_uri"] {
+            assert_eq!(statistics(pruning), EnabledStatistics::Page, "{pruning}");
+        }
+        for unprunable in ["requestparameters", "responseelements", "unmapped", "eventid"] {
+            assert_eq!(statistics(unprunable), EnabledStatistics::None, "{unprunable}");
+        }
     }
 
     #[test]
