@@ -196,6 +196,12 @@ pub const CLOUDTRAIL_FIELDS: &[SchemaField] = &[
         "AwsApiCall, AwsServiceEvent, AwsConsoleSignIn, AwsConsoleAction...",
     ),
     text("apiVersion", "apiversion", "API version of the call."),
+    SchemaField {
+        json_name: "managementEvent",
+        column: "managementevent",
+        shape: Shape::BoolText,
+        doc: "'true' for management events, 'false' for data and network activity events.",
+    },
     text("recipientAccountId", "recipientaccountid", "Account that received the event."),
     json("serviceEventDetails", "serviceeventdetails", "Service event details (JSON text)."),
     text("sharedEventID", "sharedeventid", "Id shared by the events of a cross-account call."),
