@@ -86,7 +86,12 @@ pub struct Value<'t, 'a> {
 
 impl<'t, 'a> Value<'t, 'a> {
     /// The value parsed onto `nodes` from the start of `text` (by [`parse_prefix`]).
-    pub fn root(text: &'a str, nodes: &'t [Node]) -> Self {
+    ///
+    /// # Safety
+    ///
+    /// `nodes` must be what [`parse_prefix`] put there from the bytes `text` starts with: the
+    /// value's parts are read from `text` at the offsets the parse recorded, unchecked.
+    pub unsafe fn root(text: &'a str, nodes: &'t [Node]) -> Self {
         Self { text, nodes, index: 0 }
     }
 
@@ -106,7 +111,17 @@ impl<'t, 'a> Value<'t, 'a> {
     /// The value's JSON text, as written.
     pub fn raw(&self) -> &'a str {
         let node = self.node();
-        &self.text[node.start as usize..node.end as usize]
+        self.text_between(node.start as usize, node.end as usize)
+    }
+
+    /// `text[start..end]` for offsets the parser recorded. Checking them again was a third of
+    /// reading a member's name or text, for every member of every record.
+    fn text_between(&self, start: usize, end: usize) -> &'a str {
+        debug_assert!(self.text.is_char_boundary(start) && self.text.is_char_boundary(end));
+        debug_assert!(start <= end && end <= self.text.len());
+        // SAFETY: the parser records offsets within `text` at ASCII bytes (a value's first
+        // byte, the byte after its last, a string's quotes), which are character boundaries.
+        unsafe { self.text.get_unchecked(start..end) }
     }
 
     /// An object's members as (key, value), in the order written; nothing for other kinds.
@@ -153,7 +168,7 @@ impl<'t, 'a> Value<'t, 'a> {
         if node.kind != Kind::String {
             return None;
         }
-        let inner = &self.text[node.start as usize + 1..node.end as usize - 1];
+        let inner = self.text_between(node.start as usize + 1, node.end as usize - 1);
         if node.escaped { unescape(inner).map(Cow::Owned) } else { Some(Cow::Borrowed(inner)) }
     }
 
@@ -445,8 +460,11 @@ mod tests {
         Ok(nodes)
     }
 
+    /// The value `parse` put on `nodes` from `text`.
     fn root<'n>(text: &'n str, nodes: &'n [Node]) -> Value<'n, 'n> {
-        Value::root(text, nodes)
+        // SAFETY: every test passes the nodes `parse` made of `text` (and debug builds check
+        // each offset read).
+        unsafe { Value::root(text, nodes) }
     }
 
     fn get<'n>(object: Value<'n, 'n>, name: &str) -> Option<Value<'n, 'n>> {
@@ -592,7 +610,9 @@ mod tests {
         let length = parse_prefix(input, &mut nodes).unwrap();
         assert_eq!(&input[..length], br#"{"a": {"b": "}"}}"#);
         let text = std::str::from_utf8(&input[..length]).unwrap();
-        assert_eq!(get(Value::root(text, &nodes), "a").unwrap().raw(), r#"{"b": "}"}"#);
+        // SAFETY: `nodes` is the parse of the bytes `text` starts with.
+        let value = unsafe { Value::root(text, &nodes) };
+        assert_eq!(get(value, "a").unwrap().raw(), r#"{"b": "}"}"#);
         for cut in 1..length {
             let error = parse_prefix(&input[..cut], &mut nodes).unwrap_err();
             assert_eq!(error.at, cut, "{:?}", &input[..cut]);

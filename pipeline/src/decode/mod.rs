@@ -222,7 +222,8 @@ impl Decoder<'_> {
         };
         let mut room = std::mem::take(&mut self.tape_room);
         let parsed = match parsed {
-            Some(nodes) => Ok(Value::root(text, nodes)),
+            // SAFETY: the scanner's tape is its parse of the piece's bytes, which `text` is.
+            Some(nodes) => Ok(unsafe { Value::root(text, nodes) }),
             None => tape::parse(text, &mut room),
         };
         let root = match parsed {
