@@ -60,16 +60,16 @@ pub struct Unmapped {
 }
 
 impl Unmapped {
-    /// Keeps the member `key: raw` (`key` as a JSON string literal) for the `unmapped` column.
-    pub fn keep(&mut self, key: &str, raw: &str) {
+    /// Keeps the member `key: raw` for the `unmapped` column.
+    pub fn keep(&mut self, key: Value<'_, '_>, raw: &str) {
         self.json.push(if self.json.is_empty() { '{' } else { ',' });
-        self.json.push_str(key);
+        self.json.push_str(&key.canonical_string());
         self.json.push(':');
         self.json.push_str(raw);
     }
 
     /// Nests another object's unmapped members under `key`.
-    pub fn nest(&mut self, key: &str, inner: Unmapped) {
+    pub fn nest(&mut self, key: Value<'_, '_>, inner: Unmapped) {
         if let Some(object) = inner.into_json() {
             self.keep(key, &object);
         }
@@ -138,9 +138,9 @@ impl ColumnBuilder {
         }
     }
 
-    /// Appends a JSON value; what does not fit the shape goes to `unmapped` under `key` (a
-    /// JSON string literal).
-    pub fn append(&mut self, key: &str, value: Value<'_, '_>, unmapped: &mut Unmapped) {
+    /// Appends a JSON value; what does not fit the shape goes to `unmapped` under `key` (the
+    /// member's name, spelt as JSON only then: most values fit).
+    pub fn append(&mut self, key: Value<'_, '_>, value: Value<'_, '_>, unmapped: &mut Unmapped) {
         let kind = value.kind();
         if kind == Kind::Null {
             self.append_null();
@@ -252,15 +252,14 @@ impl StructColumn {
                     members.iter().position(|member| member.json_name == name)
                 })
             });
-            let key = key.canonical_string();
             match position {
                 Some(index) if !self.filled[index] => {
                     previous = Some(index);
                     self.filled[index] = true;
-                    self.children[index].append(&key, value, unmapped);
+                    self.children[index].append(key, value, unmapped);
                 }
                 // Unknown members, and repeats of a known one, are kept rather than dropped.
-                _ => unmapped.keep(&key, value.raw()),
+                _ => unmapped.keep(key, value.raw()),
             }
         }
         for (child, was_filled) in self.children.iter_mut().zip(&self.filled) {

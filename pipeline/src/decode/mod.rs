@@ -514,14 +514,13 @@ impl BatchBuilder {
             let column = key.str().and_then(|name| {
                 self.order.position(previous, &name, |name| FIELD_INDEX.get(name).copied())
             });
-            let key = key.canonical_string();
             match column {
                 Some(column) if !self.filled[column] => {
                     previous = Some(column);
                     self.filled[column] = true;
-                    self.columns[column].append(&key, value, &mut unmapped);
+                    self.columns[column].append(key, value, &mut unmapped);
                 }
-                _ => unmapped.keep(&key, value.raw()),
+                _ => unmapped.keep(key, value.raw()),
             }
         }
         for (column, was_filled) in self.columns.iter_mut().zip(&self.filled) {
