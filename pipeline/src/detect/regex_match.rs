@@ -28,13 +28,16 @@ pub(crate) fn compile_regex_matches(
         let Some(binary) = node.downcast_ref::<BinaryExpr>() else {
             return Ok(Transformed::no(node));
         };
-        let (negated, case_insensitive) = match binary.op() {
-            Operator::RegexMatch => (false, false),
-            Operator::RegexIMatch => (false, true),
-            Operator::RegexNotMatch => (true, false),
-            Operator::RegexNotIMatch => (true, true),
-            _ => return Ok(Transformed::no(node)),
-        };
+        let op = *binary.op();
+        if !matches!(
+            op,
+            Operator::RegexMatch
+                | Operator::RegexIMatch
+                | Operator::RegexNotMatch
+                | Operator::RegexNotIMatch
+        ) {
+            return Ok(Transformed::no(node));
+        }
         let pattern = binary
             .right()
             .downcast_ref::<Literal>()
@@ -46,12 +49,7 @@ pub(crate) fn compile_regex_matches(
         let Some(pattern) = pattern.filter(|_| text_input) else {
             return Ok(Transformed::no(node));
         };
-        let match_expr = RegexMatchExpr::new(
-            Arc::clone(binary.left()),
-            pattern.to_string(),
-            negated,
-            case_insensitive,
-        )?;
+        let match_expr = RegexMatchExpr::new(Arc::clone(binary.left()), op, pattern.to_string())?;
         Ok(Transformed::yes(Arc::new(match_expr) as Arc<dyn PhysicalExpr>))
     })
     .data()
@@ -62,39 +60,27 @@ pub(crate) fn compile_regex_matches(
 #[derive(Debug)]
 struct RegexMatchExpr {
     input: Arc<dyn PhysicalExpr>,
+    /// One of the four regex match operators.
+    op: Operator,
     pattern: String,
-    negated: bool,
-    case_insensitive: bool,
     regex: Regex,
 }
 
 impl RegexMatchExpr {
-    fn new(
-        input: Arc<dyn PhysicalExpr>,
-        pattern: String,
-        negated: bool,
-        case_insensitive: bool,
-    ) -> Result<Self> {
+    fn new(input: Arc<dyn PhysicalExpr>, op: Operator, pattern: String) -> Result<Self> {
         // The same pattern DataFusion's operator compiles.
+        let case_insensitive = matches!(op, Operator::RegexIMatch | Operator::RegexNotIMatch);
         let full = if case_insensitive { format!("(?i){pattern}") } else { pattern.clone() };
         let regex = Regex::new(&full).map_err(|error| {
             DataFusionError::Plan(format!("invalid regular expression '{pattern}': {error}"))
         })?;
-        Ok(Self { input, pattern, negated, case_insensitive, regex })
-    }
-
-    fn operator(&self) -> &'static str {
-        match (self.negated, self.case_insensitive) {
-            (false, false) => "~",
-            (false, true) => "~*",
-            (true, false) => "!~",
-            (true, true) => "!~*",
-        }
+        Ok(Self { input, op, pattern, regex })
     }
 
     fn matches<'a>(&self, strings: impl StringArrayType<'a>) -> BooleanArray {
+        let negated = matches!(self.op, Operator::RegexNotMatch | Operator::RegexNotIMatch);
         let matched = BooleanBuffer::collect_bool(strings.len(), |row| {
-            strings.is_valid(row) && self.regex.is_match(strings.value(row)) != self.negated
+            strings.is_valid(row) && self.regex.is_match(strings.value(row)) != negated
         });
         BooleanArray::new(matched, strings.logical_nulls())
     }
@@ -102,10 +88,7 @@ impl RegexMatchExpr {
 
 impl PartialEq for RegexMatchExpr {
     fn eq(&self, other: &Self) -> bool {
-        self.input.eq(&other.input)
-            && self.pattern == other.pattern
-            && self.negated == other.negated
-            && self.case_insensitive == other.case_insensitive
+        self.input.eq(&other.input) && self.op == other.op && self.pattern == other.pattern
     }
 }
 
@@ -114,15 +97,14 @@ impl Eq for RegexMatchExpr {}
 impl Hash for RegexMatchExpr {
     fn hash<H: Hasher>(&self, state: &mut H) {
         self.input.hash(state);
+        self.op.hash(state);
         self.pattern.hash(state);
-        self.negated.hash(state);
-        self.case_insensitive.hash(state);
     }
 }
 
 impl fmt::Display for RegexMatchExpr {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(formatter, "{} {} '{}'", self.input, self.operator(), self.pattern)
+        write!(formatter, "{} {} '{}'", self.input, self.op, self.pattern)
     }
 }
 
@@ -158,16 +140,15 @@ impl PhysicalExpr for RegexMatchExpr {
             .map_err(|_| DataFusionError::Internal("a regex match has one input".into()))?;
         Ok(Arc::new(Self {
             input,
+            op: self.op,
             pattern: self.pattern.clone(),
-            negated: self.negated,
-            case_insensitive: self.case_insensitive,
             regex: self.regex.clone(),
         }))
     }
 
     fn fmt_sql(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.input.fmt_sql(formatter)?;
-        write!(formatter, " {} '{}'", self.operator(), self.pattern.replace('\'', "''"))
+        write!(formatter, " {} '{}'", self.op, self.pattern.replace('\'', "''"))
     }
 }
 
