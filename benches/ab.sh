@@ -20,7 +20,7 @@ events=${4:-200000}
 cpus=${5:-0,1}
 profile=release
 source benches/build.sh
-work=$(mktemp -d)
+work=$(bench_workdir)
 trap 'rm -rf "$work"' EXIT
 
 "$bin/corpus" layout --out "$work/corpus" --events "$events" > /dev/null

@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 events=${1:-200000}
 profile=${2:-release}
 source benches/build.sh
-work=$(mktemp -d)
+work=$(bench_workdir)
 trap 'rm -rf "$work"' EXIT
 
 "$bin/corpus" layout --out "$work/corpus" --events "$events"

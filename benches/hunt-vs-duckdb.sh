@@ -11,7 +11,7 @@ events=${1:-200000}
 profile=${2:-release}
 venv="${TRAILHOUND_VENV:-$HOME/.cache/trailhound-venv}"
 source benches/build.sh
-work=$(mktemp -d)
+work=$(bench_workdir)
 trap 'rm -rf "$work"' EXIT
 "$bin/corpus" layout --out "$work/corpus" --events "$events" 2>/dev/null
 "$bin/trailhound" run --input "$work/corpus" --lake "$work/lake" --alerts /dev/null 2>&1 | grep '^trailhound:'

@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 bytes=${1:-1073741824}
 profile=${2:-release}
 source benches/build.sh
-work=$(mktemp -d)
+work=$(bench_workdir)
 trap 'rm -rf "$work"' EXIT
 "$bin/corpus" single --out "$work/input/large.json.gz" --bytes "$bytes"
 /usr/bin/time -v "$bin/trailhound" run --input "$work/input" --lake "$work/lake" > /dev/null 2> "$work/run.log"

@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 events=${1:-200000}
 profile=${2:-debug}
 source benches/build.sh
-work=$(mktemp -d)
+work=$(bench_workdir)
 trap 'rm -rf "$work"' EXIT
 "$bin/corpus" layout --out "$work/corpus" --events "$events"
 "$bin/trailhound" run --input "$work/corpus" --lake "$work/lake" --rules sql-rules > "$work/alerts.jsonl" 2> "$work/run.log"

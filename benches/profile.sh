@@ -16,7 +16,7 @@ cd "$(dirname "$0")/.."
 command -v valgrind > /dev/null || { echo "profile.sh needs valgrind (apt install valgrind)" >&2; exit 1; }
 profile=release
 source benches/build.sh
-work=$(mktemp -d)
+work=$(bench_workdir)
 trap 'rm -rf "$work"' EXIT
 
 "$bin/corpus" layout --out "$work/corpus" --events "$events"

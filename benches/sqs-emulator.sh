@@ -8,7 +8,7 @@ objects=${1:-200}
 profile=${2:-debug}
 venv="${TRAILHOUND_VENV:-$HOME/.cache/trailhound-venv}"
 source benches/build.sh
-work=$(mktemp -d)
+work=$(bench_workdir)
 port=$("$venv/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 "$venv/bin/moto_server" -H 127.0.0.1 -p "$port" > "$work/moto.log" 2>&1 &
 moto=$!
