@@ -4,8 +4,8 @@
 # Parquet lake, against `zcat` of the same files measured in the same run.
 #
 # Reports events per CPU-second (user+sys), MB/s of decompressed JSON per CPU-second, peak
-# RSS, the CPU ratio to zcat, and the wall-clock scaling from 1 to 2 CPUs (taskset; the medians
-# of five runs each).
+# RSS, the CPU ratio to zcat, and the wall-clock scaling from 1 to 2 CPUs (taskset). Every
+# figure is the median of five runs (peak RSS their maximum): one run's CPU varies by 5-10%.
 # Usage: benches/end-to-end.sh [EVENTS] [PROFILE]   (defaults: 200000 release)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,46 +26,61 @@ find "$work/corpus" -name '*.json.gz' -print0 | xargs -0 cat > /dev/null
 # $work/time.
 timed() { /usr/bin/time -f '%U %S %e %M' -o "$work/time" "$@"; }
 
-timed sh -c "find '$work/corpus' -name '*.json.gz' -print0 | xargs -0 zcat > /dev/null"
-read -r zu zs ze _ < "$work/time"
-
 run_once() { # $1: CPUs for taskset, $2: lake folder
   rm -rf "$2"
   timed taskset -c "$1" "$bin/trailhound" run --input "$work/corpus" --lake "$2" \
     > "$work/alerts.jsonl" 2> "$work/run.log"
 }
 run_once 0,1 "$work/lake"
-read -r tu ts te trss < "$work/time"
 summary=$(grep -E '^trailhound:' "$work/run.log")
 decoded=$(echo "$summary" | sed -E 's/.* events=([0-9]+).*/\1/')
 alerts=$(wc -l < "$work/alerts.jsonl")
-# Scaling: five runs on each CPU count, alternating; one run's wall time varies by several
-# percent (by a tenth on a busy host), so the medians are compared.
-walls1=() walls2=()
+# Five rounds, alternating zcat, a run on one CPU and a run on two: the host's drift shows on
+# all three alike. Each run appends "user sys elapsed max_rss_kb" to its list.
 for _ in 1 2 3 4 5; do
+  timed sh -c "find '$work/corpus' -name '*.json.gz' -print0 | xargs -0 zcat > /dev/null"
+  cat "$work/time" >> "$work/zcat.times"
   run_once 0 "$work/lake1"
-  read -r _ _ wall _ < "$work/time"
-  walls1+=("$wall")
+  cat "$work/time" >> "$work/one-cpu.times"
   run_once 0,1 "$work/lake2"
-  read -r _ _ wall _ < "$work/time"
-  walls2+=("$wall")
+  cat "$work/time" >> "$work/two-cpus.times"
 done
 
-python3 - "$decoded" "$files" "$gz_bytes" "$json_bytes" "$zu" "$zs" "$ze" "$tu" "$ts" "$te" "$trss" "${walls1[*]}" "${walls2[*]}" "$alerts" "$(du -sb "$work/lake" | cut -f1)" <<'PY'
+python3 - "$work" "$decoded" "$files" "$gz_bytes" "$json_bytes" "$alerts" "$(du -sb "$work/lake" | cut -f1)" <<'PY'
 import statistics
 import sys
-(events, files, gz, js, zu, zs, ze, tu, ts, te, rss, walls1, walls2, alerts, lake) = sys.argv[1:]
-walls1, walls2 = [float(w) for w in walls1.split()], [float(w) for w in walls2.split()]
-te1, te2 = statistics.median(walls1), statistics.median(walls2)
+work, events, files, gz, js, alerts, lake = sys.argv[1:]
 events, files, gz, js, lake = int(events), int(files), int(gz), int(js), int(lake)
-zcpu, tcpu = float(zu) + float(zs), float(tu) + float(ts)
+
+
+def runs(name):
+    """Per run of `name`: (user, sys, elapsed, peak RSS in MB)."""
+    rows = [line.split() for line in open(f"{work}/{name}.times") if line.strip()]
+    return [(float(u), float(s), float(e), int(r) / 1024) for u, s, e, r in rows]
+
+
+def median(values):
+    return statistics.median(values)
+
+
+zcat, one, two = runs("zcat"), runs("one-cpu"), runs("two-cpus")
+zcpu = median(u + s for u, s, _, _ in zcat)
+tcpus = sorted(u + s for u, s, _, _ in two)
+tcpu = median(tcpus)
+tu, ts = median(u for u, _, _, _ in two), median(s for _, s, _, _ in two)
+te1, te2 = median(e for _, _, e, _ in one), median(e for _, _, e, _ in two)
+rss = max(r for _, _, _, r in one + two)
 print(f"corpus: {events} events in {files} files, {gz / 1e6:.1f} MB gzip, {js / 1e6:.1f} MB JSON")
-print(f"zcat:       cpu {zcpu:.2f} s (user {zu}, sys {zs}), wall {ze} s")
-print(f"trailhound: cpu {tcpu:.2f} s (user {tu}, sys {ts}), wall {te} s, peak RSS {int(rss) / 1024:.0f} MB")
+print(f"medians of {len(two)} runs each (peak RSS: the largest):")
+print(f"zcat:       cpu {zcpu:.2f} s, wall {median(e for _, _, e, _ in zcat):.2f} s")
+print(f"trailhound: cpu {tcpu:.2f} s (user {tu:.2f}, sys {ts:.2f}; runs from {tcpus[0]:.2f} to"
+      f" {tcpus[-1]:.2f} s), wall {te2:.2f} s, peak RSS {rss:.0f} MB")
 print(f"  events per CPU-second: {events / tcpu:,.0f}")
+ocpu = median(u + s for u, s, _, _ in one)
+print(f"  on one CPU: cpu {ocpu:.2f} s, {events / ocpu:,.0f} events per CPU-second")
 print(f"  decompressed JSON per CPU-second: {js / 1e6 / tcpu:.1f} MB/s")
 print(f"  CPU relative to zcat: {tcpu / zcpu:.2f}x")
 print(f"  alerts: {alerts}; lake with its state: {lake / 1e6:.1f} MB ({lake / gz:.2f}x the gzip input)")
-print(f"scaling: 1 CPU {walls1} s wall, 2 CPUs {walls2} s wall;"
-      f" medians {te1} and {te2} s: {te1 / te2:.2f}x")
+print(f"scaling: wall on 1 CPU {[e for _, _, e, _ in one]} s, on 2 CPUs {[e for _, _, e, _ in two]} s;"
+      f" medians {te1:.2f} and {te2:.2f} s: {te1 / te2:.2f}x")
 PY
