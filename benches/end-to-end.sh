@@ -47,8 +47,9 @@ for _ in 1 2 3 4 5; do
 done
 
 python3 - "$work" "$decoded" "$files" "$gz_bytes" "$json_bytes" "$alerts" "$(du -sb "$work/lake" | cut -f1)" <<'PY'
-import statistics
 import sys
+from statistics import median
+
 work, events, files, gz, js, alerts, lake = sys.argv[1:]
 events, files, gz, js, lake = int(events), int(files), int(gz), int(js), int(lake)
 
@@ -57,10 +58,6 @@ def runs(name):
     """Per run of `name`: (user, sys, elapsed, peak RSS in MB)."""
     rows = [line.split() for line in open(f"{work}/{name}.times") if line.strip()]
     return [(float(u), float(s), float(e), int(r) / 1024) for u, s, e, r in rows]
-
-
-def median(values):
-    return statistics.median(values)
 
 
 zcat, one, two = runs("zcat"), runs("one-cpu"), runs("two-cpus")
