@@ -197,7 +197,6 @@ mod tests {
                 assert!(actual.is_null(1), "a NULL name matches nothing: {op} '{pattern}'");
             }
         }
-        let (_, batch) = names();
         let matches =
             compile_regex_matches(operator(&schema, Operator::RegexMatch, "^Delete"), &schema)
                 .unwrap()
