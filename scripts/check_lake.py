@@ -57,8 +57,9 @@ check(
     event_ts.physical_type == "INT64" and "isAdjustedToUTC=true" in logical and "milliseconds" in logical.lower(),
     f"{event_ts.physical_type} {logical}",
 )
-times = pq.read_table(first_file, columns=["event_ts"]).column(0).to_pylist()
-check("rows are sorted by event time within a file", times == sorted(times))
+sources = pq.read_table(first_file, columns=["source_uri", "source_record"]).to_pylist()
+identities = [(row["source_uri"], row["source_record"]) for row in sources]
+check("rows are in source order within a file", identities == sorted(identities))
 
 con = duckdb.connect()
 rows = con.execute(

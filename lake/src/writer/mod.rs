@@ -1,7 +1,7 @@
 //! Partitioned Parquet writing with per-source idempotency.
 //!
 //! Rows are buffered per Hive partition (`dt=YYYY-MM-DD/hour=HH`, from `event_ts` in UTC)
-//! and source, sorted by event time, and written as zstd Parquet through `object_store`.
+//! and source, put in source order, and written as zstd Parquet through `object_store`.
 //! CloudTrail delivers many small files (one per account, region and five minutes), so the
 //! rows of the sources that have ended are written together: one file per partition for a
 //! whole group of sources (at [`LakeWriter::flush`], or once they hold a file's worth). A
@@ -464,7 +464,7 @@ impl LakeWriter {
         if self.sources.get(&source_id).is_some_and(|progress| progress.ended) {
             self.ended_bytes = self.ended_bytes.saturating_sub(buffer.bytes);
         }
-        let file = SortedFile::new(&self.schema, partition, buffer.batches)?;
+        let file = SortedFile::new(partition, buffer.batches);
         if let Some(progress) = self.sources.get_mut(&source_id) {
             progress.pending.remove(&partition);
             progress.files.push(file.relative.clone());
