@@ -198,14 +198,17 @@ pub fn parquet_properties(
         .set_data_page_size_limit(PAGE_BYTES)
         .set_dictionary_page_size_limit(PAGE_BYTES);
     for column in unprunable_columns() {
-        builder = builder.set_column_statistics_enabled(column, EnabledStatistics::None);
+        builder = builder
+            .set_column_statistics_enabled(column.clone(), EnabledStatistics::None)
+            .set_column_dictionary_enabled(column, false);
     }
     Ok(builder.build())
 }
 
 /// Columns whose minimum and maximum never prune a page: JSON documents (their text starts
 /// alike) and random identifiers (every page spans nearly all of them). Their statistics, two
-/// comparisons of every value, are not kept.
+/// comparisons of every value, are not kept, nor dictionaries: their values rarely repeat, so
+/// hashing each into a dictionary until it fills was wasted (and the files came out larger).
 fn unprunable_columns() -> impl Iterator<Item = ColumnPath> {
     let json = CLOUDTRAIL_FIELDS
         .iter()
@@ -371,7 +374,7 @@ mod tests {
     }
 
     #[test]
-    fn statistics_are_kept_where_they_can_prune() {
+    fn statistics_and_dictionaries_are_kept_where_they_pay() {
         let path = object_store::path::Path::from("t.parquet");
         let properties = parquet_properties(1, 1024, &path).unwrap();
         let statistics = |column: &str| properties.statistics_enabled(&ColumnPath::from(column));
@@ -380,7 +383,9 @@ mod tests {
         }
         for unprunable in ["requestparameters", "responseelements", "unmapped", "eventid"] {
             assert_eq!(statistics(unprunable), EnabledStatistics::None, "{unprunable}");
+            assert!(!properties.dictionary_enabled(&ColumnPath::from(unprunable)), "{unprunable}");
         }
+        assert!(properties.dictionary_enabled(&ColumnPath::from("eventname")));
     }
 
     #[test]
