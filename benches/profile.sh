@@ -59,7 +59,7 @@ lake = of("lake::writer::files::GroupWrite::run::{{closure}}")
 encode = of("parquet::arrow::arrow_writer::ArrowWriter<W>::write",
             "parquet::arrow::arrow_writer::ArrowRowGroupWriter::close")
 zstd = of("ZSTD_compress2")
-gather = of("arrow_select::interleave::interleave_record_batch")
+gather = of("lake::writer::files::gather")
 rows = [
     ("decode (gzip + JSON -> Arrow)", decode),
     ("  inflate (zlib-rs)", inflate),
@@ -68,7 +68,7 @@ rows = [
     ("write the lake (group files)", lake),
     ("  Parquet encoding (parquet crate)", encode - zstd),
     ("  zstd (inside the encoding)", zstd),
-    ("  gather rows in event-time order", gather),
+    ("  copy rows into source order", gather),
     ("  rest (sort, names, journal, ledger)", lake - encode - gather),
     ("detections (DataFusion filters)", of("pipeline::detect::engine::DetectionEngine::evaluate")),
     ("correlations", of("pipeline::correlate::engine::CorrelationEngine::observe",
