@@ -284,8 +284,8 @@ fn pieces(order: &[(usize, usize)]) -> Vec<Piece> {
 /// The rows of `batches` as (batch, row) pairs in source order: by source URI, then record
 /// position, so the file content does not depend on arrival order. A batch holds its sources'
 /// rows in record order, so runs of rows are sorted rather than rows, and the file is written
-/// from whole runs rather than a row-by-row gather. CloudTrail names its objects by delivery
-/// time, so source order is near time order and page statistics still prune by event time.
+/// from whole runs rather than a row-by-row gather. CloudTrail names its objects by account,
+/// region and delivery time, so a file's rows run in time order per account and region.
 fn source_order(batches: &[RecordBatch]) -> Vec<(usize, usize)> {
     let columns: Vec<_> = batches.iter().map(source_identities).collect();
     let identity = |(batch, row): (usize, usize)| {
