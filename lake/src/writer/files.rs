@@ -2,6 +2,7 @@
 //! as zstd Parquet, alone or (the rows of several sources) under a group journal.
 
 use std::collections::BTreeMap;
+use std::ops::Range;
 
 use arrow::array::{AsArray, Int64Array, RecordBatch, StringArray};
 use arrow::compute::{concat_batches, interleave_record_batch};
@@ -123,10 +124,16 @@ impl SortedFile {
         let mut by_last_use = by_last_use.into_iter().peekable();
         let mut batches = self.batches;
         let written = RecordBatch::new_empty(schema.clone());
-        for piece in pieces(&self.order) {
+        let runs = runs(&self.order);
+        for piece in pieces(&self.order, &runs) {
             let rows = match &piece {
                 Piece::Slice { batch, row, rows, .. } => batches[*batch].slice(*row, *rows),
-                Piece::Gather(range) => gather(schema, &batches, &self.order[range.clone()])?,
+                Piece::Gather(range) => {
+                    // A gather starts and ends at runs' ends: its runs, found among all.
+                    let first = runs.partition_point(|run| run.start < range.start);
+                    let last = runs.partition_point(|run| run.start < range.end);
+                    gather(schema, &batches, &self.order, &runs[first..last])?
+                }
             };
             let end = piece.end();
             while let Some(batch) = by_last_use.next_if(|&batch| last_position[batch] < end) {
@@ -141,17 +148,20 @@ impl SortedFile {
     }
 }
 
-/// The rows at `positions` of `batches`, as one batch. Rows that follow each other in a batch
-/// (a source's, in source order) are copied a run at a time, a fraction of the cost of
-/// gathering each row; rows taken from all over (runs shorter than [`COPY_RUN_ROWS`] on
-/// average) are gathered one by one.
+/// The rows of `runs` (consecutive rows of one batch, as ranges of `order`) as one batch.
+/// Runs are copied whole, a fraction of the cost of gathering each row; rows taken from all
+/// over (runs shorter than [`COPY_RUN_ROWS`] on average) are gathered one by one.
 fn gather(
     schema: &SchemaRef,
     batches: &[RecordBatch],
-    positions: &[(usize, usize)],
+    order: &[(usize, usize)],
+    runs: &[Range<usize>],
 ) -> Result<RecordBatch> {
     let arrow_error = |source| LakeError::Arrow { context: "gathering rows in order", source };
-    let runs = runs(positions);
+    let (Some(first), Some(last)) = (runs.first(), runs.last()) else {
+        return Ok(RecordBatch::new_empty(schema.clone()));
+    };
+    let positions = &order[first.start..last.end];
     if positions.len() < COPY_RUN_ROWS * runs.len() {
         let sources: Vec<&RecordBatch> = batches.iter().collect();
         return interleave_record_batch(&sources, positions).map_err(arrow_error);
@@ -159,20 +169,20 @@ fn gather(
     let slices: Vec<RecordBatch> = runs
         .iter()
         .map(|run| {
-            let (batch, row) = positions[run.start];
+            let (batch, row) = order[run.start];
             batches[batch].slice(row, run.len())
         })
         .collect();
     concat_batches(schema, &slices).map_err(arrow_error)
 }
 
-/// `positions` cut into runs of consecutive rows of one batch, as ranges of `positions`.
-fn runs(positions: &[(usize, usize)]) -> Vec<std::ops::Range<usize>> {
+/// `order` cut into runs of consecutive rows of one batch, as ranges of `order`.
+fn runs(order: &[(usize, usize)]) -> Vec<Range<usize>> {
     let mut runs = Vec::new();
     let mut start = 0;
-    for position in 1..=positions.len() {
-        let (batch, row) = positions[position - 1];
-        if positions.get(position) != Some(&(batch, row + 1)) {
+    for position in 1..=order.len() {
+        let (batch, row) = order[position - 1];
+        if order.get(position) != Some(&(batch, row + 1)) {
             runs.push(start..position);
             start = position;
         }
@@ -238,7 +248,7 @@ enum Piece {
     /// `rows` consecutive rows of batch `batch` from `row`, at `end - rows..end` in the order.
     Slice { batch: usize, row: usize, rows: usize, end: usize },
     /// The rows at these positions of the order, gathered.
-    Gather(std::ops::Range<usize>),
+    Gather(Range<usize>),
 }
 
 impl Piece {
@@ -251,29 +261,24 @@ impl Piece {
     }
 }
 
-/// `order` cut into pieces: runs of at least [`SLICE_RUN_ROWS`] consecutive rows of a batch
-/// as slices, what lies between them in gathers of about [`WRITE_CHUNK_ROWS`] rows.
-fn pieces(order: &[(usize, usize)]) -> Vec<Piece> {
+/// `order`, cut into `runs` (see [`runs`]), cut into pieces: runs of at least
+/// [`SLICE_RUN_ROWS`] rows as slices, what lies between them in gathers of about
+/// [`WRITE_CHUNK_ROWS`] rows.
+fn pieces(order: &[(usize, usize)], runs: &[Range<usize>]) -> Vec<Piece> {
     let mut pieces = Vec::new();
     let mut gather_start = 0;
-    let mut run_start = 0;
-    for position in 1..=order.len() {
-        let (batch, row) = order[position - 1];
-        if order.get(position) == Some(&(batch, row + 1)) {
-            continue;
-        }
-        if position - run_start >= SLICE_RUN_ROWS {
-            if gather_start < run_start {
-                pieces.push(Piece::Gather(gather_start..run_start));
+    for run in runs {
+        if run.len() >= SLICE_RUN_ROWS {
+            if gather_start < run.start {
+                pieces.push(Piece::Gather(gather_start..run.start));
             }
-            let (batch, row) = order[run_start];
-            pieces.push(Piece::Slice { batch, row, rows: position - run_start, end: position });
-            gather_start = position;
-        } else if position - gather_start >= WRITE_CHUNK_ROWS {
-            pieces.push(Piece::Gather(gather_start..position));
-            gather_start = position;
+            let (batch, row) = order[run.start];
+            pieces.push(Piece::Slice { batch, row, rows: run.len(), end: run.end });
+            gather_start = run.end;
+        } else if run.end - gather_start >= WRITE_CHUNK_ROWS {
+            pieces.push(Piece::Gather(gather_start..run.end));
+            gather_start = run.end;
         }
-        run_start = position;
     }
     if gather_start < order.len() {
         pieces.push(Piece::Gather(gather_start..order.len()));
@@ -293,7 +298,7 @@ fn source_order(batches: &[RecordBatch]) -> Vec<(usize, usize)> {
         (uris.value(row), records.value(row))
     };
     // Runs of one source's rows in increasing record order.
-    let mut runs: Vec<(usize, std::ops::Range<usize>)> = Vec::new();
+    let mut runs: Vec<(usize, Range<usize>)> = Vec::new();
     for (batch, (uris, records)) in columns.iter().enumerate() {
         let (mut start, rows) = (0, batches[batch].num_rows());
         for row in 1..=rows {
@@ -399,7 +404,7 @@ mod tests {
             .collect();
         let slice_end = 10 + SLICE_RUN_ROWS;
         assert_eq!(
-            pieces(&order),
+            pieces(&order, &runs(&order)),
             [
                 Piece::Gather(0..10),
                 Piece::Slice { batch: 2, row: 0, rows: SLICE_RUN_ROWS, end: slice_end },
@@ -408,9 +413,12 @@ mod tests {
                 Piece::Gather(slice_end + WRITE_CHUNK_ROWS..order.len()),
             ]
         );
-        assert_eq!(pieces(&[]), []);
+        assert_eq!(pieces(&[], &[]), []);
         assert_eq!(
-            pieces(&run(0, 0..3 * SLICE_RUN_ROWS).collect::<Vec<_>>()),
+            {
+                let order: Vec<_> = run(0, 0..3 * SLICE_RUN_ROWS).collect();
+                pieces(&order, &runs(&order))
+            },
             [Piece::Slice { batch: 0, row: 0, rows: 3 * SLICE_RUN_ROWS, end: 3 * SLICE_RUN_ROWS }]
         );
     }
