@@ -20,11 +20,7 @@ events=${4:-200000}
 cpus=${5:-0,1}
 profile=release
 source benches/build.sh
-work=$(bench_workdir)
-trap 'rm -rf "$work"' EXIT
-
-"$bin/corpus" layout --out "$work/corpus" --events "$events" > /dev/null
-find "$work/corpus" -name '*.json.gz' -print0 | xargs -0 cat > /dev/null
+bench_corpus "$events" > /dev/null
 
 # run_once SIDE: one run of binary SIDE (0 or 1); its figures go to $work/figures.SIDE.
 run_once() {

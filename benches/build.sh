@@ -21,3 +21,13 @@ bench_workdir() {
     mktemp -d
   fi
 }
+
+# bench_corpus EVENTS: sets $work to a new benchmark folder (see bench_workdir), removed when
+# the script exits, writes the seeded corpus of EVENTS events to $work/corpus and reads its
+# files once, so that every run of the benchmark finds them in the page cache.
+bench_corpus() {
+  work=$(bench_workdir)
+  trap 'rm -rf "$work"' EXIT
+  "$bin/corpus" layout --out "$work/corpus" --events "$1"
+  find "$work/corpus" -name '*.json.gz' -print0 | xargs -0 cat > /dev/null
+}

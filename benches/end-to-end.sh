@@ -12,15 +12,10 @@ cd "$(dirname "$0")/.."
 events=${1:-200000}
 profile=${2:-release}
 source benches/build.sh
-work=$(bench_workdir)
-trap 'rm -rf "$work"' EXIT
-
-"$bin/corpus" layout --out "$work/corpus" --events "$events"
+bench_corpus "$events"
 files=$(find "$work/corpus" -name '*.json.gz' | wc -l)
 gz_bytes=$(find "$work/corpus" -name '*.json.gz' -print0 | du -cb --files0-from=- | tail -1 | cut -f1)
 json_bytes=$(find "$work/corpus" -name '*.json.gz' -print0 | xargs -0 cat | gzip -dc | wc -c)
-# Warm the page cache so neither side pays for the disk.
-find "$work/corpus" -name '*.json.gz' -print0 | xargs -0 cat > /dev/null
 
 # timed CMD...: runs CMD under /usr/bin/time, which writes "user sys elapsed max_rss_kb" to
 # $work/time.

@@ -13,11 +13,7 @@ cd "$(dirname "$0")/.."
 command -v perf > /dev/null || { echo "faults.sh needs perf (apt install linux-perf)" >&2; exit 1; }
 profile=release
 source benches/build.sh
-work=$(bench_workdir)
-trap 'rm -rf "$work"' EXIT
-
-"$bin/corpus" layout --out "$work/corpus" --events "$events"
-find "$work/corpus" -name '*.json.gz' -print0 | xargs -0 cat > /dev/null
+bench_corpus "$events"
 /usr/bin/time -f '%U %S' -o "$work/time" perf record -q -e page-faults \
   --call-graph dwarf,16384 -o "$work/perf.data" -- \
   "$bin/trailhound" run --input "$work/corpus" --lake "$work/lake" > /dev/null 2> "$work/run.log"

@@ -10,11 +10,7 @@ cd "$(dirname "$0")/.."
 events=${1:-200000}
 profile=${2:-release}
 source benches/build.sh
-work=$(bench_workdir)
-trap 'rm -rf "$work"' EXIT
-
-"$bin/corpus" layout --out "$work/corpus" --events "$events"
-find "$work/corpus" -name '*.json.gz' -print0 | xargs -0 cat > /dev/null
+bench_corpus "$events"
 mkdir "$work/no-rules"
 cp -r sql-rules "$work/detections"
 find "$work/detections" -name '*.toml' -delete

@@ -6,9 +6,7 @@ cd "$(dirname "$0")/.."
 events=${1:-200000}
 profile=${2:-debug}
 source benches/build.sh
-work=$(bench_workdir)
-trap 'rm -rf "$work"' EXIT
-"$bin/corpus" layout --out "$work/corpus" --events "$events"
+bench_corpus "$events"
 "$bin/trailhound" run --input "$work/corpus" --lake "$work/lake" --rules sql-rules > "$work/alerts.jsonl" 2> "$work/run.log"
 grep -E '^trailhound:' "$work/run.log"
 decoded=$(grep -E '^trailhound:' "$work/run.log" | sed -E 's/.* events=([0-9]+).*/\1/')

@@ -16,10 +16,7 @@ cd "$(dirname "$0")/.."
 command -v valgrind > /dev/null || { echo "profile.sh needs valgrind (apt install valgrind)" >&2; exit 1; }
 profile=release
 source benches/build.sh
-work=$(bench_workdir)
-trap 'rm -rf "$work"' EXIT
-
-"$bin/corpus" layout --out "$work/corpus" --events "$events"
+bench_corpus "$events"
 valgrind --tool=callgrind --callgrind-out-file="$out" \
   "$bin/trailhound" run --input "$work/corpus" --lake "$work/lake" \
   > /dev/null 2> "$work/run.log"
