@@ -1,6 +1,7 @@
 //! Alerts: what a rule match becomes, with a deterministic id, and the deduplication that
 //! folds repeated matches of the same activity into one alert.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -135,9 +136,9 @@ const IDENTITY_MEMBERS: [&str; 5] =
     ["eventID", "userIdentity", "recipientAccountId", "awsRegion", "sourceIPAddress"];
 
 /// The eventID of `row`, or for a record without one, a hash of its content.
-pub(crate) fn event_id_of(renderer: &RecordRenderer, row: usize) -> String {
+pub(crate) fn event_id_of<'a>(renderer: &RecordRenderer<'a>, row: usize) -> Cow<'a, str> {
     if renderer.unmapped_has_any(row, &IDENTITY_MEMBERS[..1]) {
-        return event_id_in(&renderer.record(row));
+        return Cow::Owned(event_id_in(&renderer.record(row)));
     }
     column_event_id(renderer, row)
 }
@@ -150,14 +151,14 @@ pub(crate) fn identity_of(renderer: &RecordRenderer, row: usize) -> (String, Eve
         return (event_id_in(&record), EventContext::of(&record));
     }
     let context = EventContext::read(|path| renderer.text_at(row, path));
-    (column_event_id(renderer, row), context)
+    (column_event_id(renderer, row).into_owned(), context)
 }
 
 /// The eventID from the typed column, or the content hash.
-fn column_event_id(renderer: &RecordRenderer, row: usize) -> String {
+fn column_event_id<'a>(renderer: &RecordRenderer<'a>, row: usize) -> Cow<'a, str> {
     match renderer.text_at(row, &["eventID"]) {
-        Some(id) => id.to_string(),
-        None => content_id(&renderer.record(row)),
+        Some(id) => Cow::Borrowed(id),
+        None => Cow::Owned(content_id(&renderer.record(row))),
     }
 }
 

@@ -420,6 +420,7 @@ async fn alerts_do_not_depend_on_order_or_batching() {
     );
     assert!(reference.iter().any(|a| a.rule_id == "then"));
     assert!(reference.iter().any(|a| a.rule_id == "few"));
+    assert!(reference.iter().any(|a| a.rule_id == "region"));
     let expected = alert_set(&reference);
     let mut seed = 7u64;
     for round in 0..12 {
@@ -615,6 +616,20 @@ fn held_signals(state: &Value, part: &str) -> Vec<(String, bool)> {
         .collect()
 }
 
+/// The event times of the quiet signals a correlation holds (`new_terms` signals sure not to
+/// alert), checking that they keep nothing else but their hashes.
+fn quiet_signal_times(state: &Value) -> Vec<i64> {
+    let Some(signals) = state["pending_quiet"].as_array() else { return Vec::new() };
+    signals
+        .iter()
+        .map(|signal| {
+            let members: Vec<&String> = signal.as_object().unwrap().keys().collect();
+            assert_eq!(members, ["seen", "time", "tuple"]);
+            signal["time"].as_i64().unwrap()
+        })
+        .collect()
+}
+
 /// The last step of an ordered chain is held while an earlier step up to the lateness behind
 /// the watermark could still arrive: such a late first step still ends the chain. Once the
 /// watermark is further on, no allowed signal can come before it, and it leaves the state.
@@ -659,22 +674,21 @@ async fn new_terms_keeps_records_only_for_signals_that_can_alert() {
         event(id, minutes, "DescribeTrails", Some("bob"), "198.51.100.4", region)
     };
     // h1 is processed once the watermark passes it; from then on the earliest event time is
-    // known. h2 came before that, so it keeps its record; h3 is within the learning day.
+    // known. h2 came before that, so it keeps its record; h3 is within the learning day, a
+    // quiet signal.
     feed(&mut processor, &[call("h1", 0.0, "us-east-1"), call("h2", 20.0, "us-east-1")]);
     feed(&mut processor, &[call("h3", 21.0, "eu-west-1")]);
-    let pending = held_signals(&correlation_state(&mut processor, "region"), "pending");
-    assert_eq!(pending, [("h2".to_string(), true), ("h3".to_string(), false)]);
+    let state = correlation_state(&mut processor, "region");
+    assert_eq!(held_signals(&state, "pending"), [("h2".to_string(), true)]);
+    assert_eq!(quiet_signal_times(&state), [T0 + 21 * 60_000]);
 
     feed(
         &mut processor,
         &[call("n1", 2.0 * day, "us-east-1"), call("n2", 2.0 * day + 1.0, "ap-south-2")],
     );
-    let pending = held_signals(&correlation_state(&mut processor, "region"), "pending");
-    assert_eq!(
-        pending,
-        [("n1".to_string(), false), ("n2".to_string(), true)],
-        "n1's tuple is known"
-    );
+    let state = correlation_state(&mut processor, "region");
+    assert_eq!(held_signals(&state, "pending"), [("n2".to_string(), true)]);
+    assert_eq!(quiet_signal_times(&state), [T0 + 2 * 24 * 60 * 60_000], "n1's tuple is known");
 
     let alerts = processor.finish();
     let fired = of_rule(&alerts, "region");
@@ -683,6 +697,26 @@ async fn new_terms_keeps_records_only_for_signals_that_can_alert() {
     assert_eq!(fired[0].events.len(), 1);
     assert_eq!(fired[0].events[0]["eventID"], "n2");
     assert_eq!(fired[0].events[0]["awsRegion"], "ap-south-2");
+}
+
+/// A record delivered twice counts once for `new_terms` too, also as a quiet signal (within
+/// the learning period, or of a known tuple).
+#[tokio::test]
+async fn new_terms_counts_a_repeated_record_once() {
+    let call = |id: &str, minutes: f64| {
+        event(id, minutes, "DescribeTrails", Some("bob"), "198.51.100.4", "us-east-1")
+    };
+    let mut processor = processor(vec![new_region()], LATENESS).await;
+    // The watermark passes the first: the earliest event time is known, so the next calls
+    // are quiet (learning).
+    feed(&mut processor, &[call("first", 0.0), call("second", 20.0)]);
+    let learning = [call("l1", 30.0), call("l1", 30.0), call("l2", 40.0)];
+    feed(&mut processor, &learning);
+    feed(&mut processor, &[call("l1", 30.0)]);
+    assert_eq!(quiet_signal_times(&correlation_state(&mut processor, "region")).len(), 4);
+    processor.finish();
+    let stats = processor.stats().correlation;
+    assert_eq!((stats.signals, stats.duplicate_signals), (6, 2));
 }
 
 /// A CloudTrail record delivered twice raises one alert.

@@ -19,11 +19,14 @@
 //! - A correlation alert is a signal for correlations that refer to it (chaining); their
 //!   group-by expressions must be among the referenced correlation's.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::fmt::Write;
 use std::sync::Arc;
 
-use arrow::array::{AsArray, RecordBatch, RecordBatchOptions, UInt32Array};
+use arrow::array::{
+    Array, ArrayRef, AsArray, RecordBatch, RecordBatchOptions, StringArray, UInt32Array,
+};
 use arrow::compute::{cast, take_record_batch};
 use arrow::datatypes::{DataType, Schema, SchemaRef};
 use datafusion::common::DFSchema;
@@ -36,8 +39,8 @@ use lake::schema::{cloudtrail_schema, event_times};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::last_seen::LastSeen;
-use super::signal::{Evidence, MatchedRow, Rendered, Signal};
+use super::last_seen::{LastSeen, hash_of};
+use super::signal::{Evidence, MatchedRow, QuietSignal, Rendered, Signal};
 use super::spec::{CorrelationKind, CorrelationRule};
 use super::windows::{close_windows, group_names, process};
 use crate::alert::{Alert, EventContext, event_id_of, sort_alerts};
@@ -51,6 +54,9 @@ use crate::error::{PipelineError, Result};
 pub struct CorrelationState {
     /// Signals not yet behind the watermark.
     pub(super) pending: Vec<Signal>,
+    /// Quiet signals (of a `new_terms` correlation) not yet behind the watermark.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(super) pending_quiet: Vec<QuietSignal>,
     /// Window contents per group key.
     pub(super) groups: BTreeMap<String, VecDeque<Signal>>,
     /// (rule position, event id) already counted, with their time, for duplicate detection.
@@ -107,8 +113,8 @@ pub struct CorrelationEngine {
 }
 
 /// One correlation's signals from a batch, each with its matched row (an index into the
-/// matches) when it keeps evidence.
-type ObservedSignals = (String, Vec<(Signal, Option<usize>)>);
+/// matches), and its quiet signals.
+type ObservedSignals = (String, Vec<(Signal, usize)>, Vec<QuietSignal>);
 
 /// How far (event time) a correlation's horizon moves before its maps are pruned again.
 const PRUNE_STEP_MS: i64 = 60_000;
@@ -283,68 +289,68 @@ impl CorrelationEngine {
             let all = event_times(&matches.batch);
             rows.iter().map(|&row| all[row]).collect()
         };
-        let mut event_ids: Vec<Option<String>> = vec![None; rows.len()];
+        let event_ids: Vec<Cow<str>> =
+            rows.iter().map(|&row| event_id_of(&renderer, row)).collect();
         // Per matched row, its place among the rows taken for evidence.
         let mut evidence_rows: Vec<Option<usize>> = vec![None; rows.len()];
         let mut taken = 0;
         let mut observed: Vec<ObservedSignals> = Vec::new();
+        // One buffer for every row's value tuple and duplicate-check key.
+        let (mut tuple, mut seen_key) = (String::new(), String::new());
         for (index, position) in targets {
             let compiled = &self.correlations[index];
             let failed = |source| PipelineError::RuleEvaluation {
                 rule_id: compiled.rule.meta.id.clone(),
                 source,
             };
-            // Each row's values are taken out of the evaluated columns, read once.
-            let (mut groups, mut values) =
+            let (groups, values) =
                 compiled.sources[position].evaluate(&matches.batch, &positions).map_err(failed)?;
+            let (groups, values) = (text_columns(&groups), text_columns(&values));
             // `new_terms`: what decides, before the signal is processed, that it cannot alert.
             let new_terms = (compiled.rule.spec.kind == CorrelationKind::NewTerms)
                 .then(|| self.state.correlations.get(&compiled.rule.meta.id))
                 .flatten()
                 .map(|state| NewTermsView::of(&compiled.rule, state));
             let mut signals = Vec::with_capacity(rows.len());
-            for (index, &row) in rows.iter().enumerate() {
-                let group: Option<Vec<String>> =
-                    groups.iter_mut().map(|column| column[index].take()).collect();
-                let Some(group) = group else {
+            let mut quiet = Vec::new();
+            for (index, time) in times.iter().copied().enumerate() {
+                let has_null = |columns: &[&StringArray]| columns.iter().any(|c| c.is_null(index));
+                if has_null(&groups) || has_null(&values) {
                     self.state.stats.ungrouped_signals += 1;
                     continue;
-                };
-                let value = if values.is_empty() {
-                    None
-                } else {
-                    let parts: Option<Vec<String>> =
-                        values.iter_mut().map(|column| column[index].take()).collect();
-                    match parts {
-                        Some(parts) => Some(parts.join("\u{1f}")),
-                        None => {
-                            self.state.stats.ungrouped_signals += 1;
-                            continue;
-                        }
+                }
+                tuple.clear();
+                for (part, column) in values.iter().enumerate() {
+                    if part > 0 {
+                        tuple.push('\u{1f}');
                     }
-                };
-                // A tuple seen within the history, or seen while learning, only feeds the
-                // history (most signals of a `new_terms` rule): it keeps no evidence.
-                let silent = new_terms
-                    .as_ref()
-                    .is_some_and(|view| view.silent(value.as_deref(), times[index]));
-                if !silent && evidence_rows[index].is_none() {
+                    tuple.push_str(column.value(index));
+                }
+                let value = (!values.is_empty()).then_some(tuple.as_str());
+                if new_terms.as_ref().is_some_and(|view| view.silent(value, time)) {
+                    write_seen_key(&mut seen_key, position, &event_ids[index]);
+                    quiet.push(QuietSignal {
+                        time,
+                        seen: hash_of(&seen_key),
+                        tuple: hash_of(&tuple),
+                    });
+                    continue;
+                }
+                if evidence_rows[index].is_none() {
                     evidence_rows[index] = Some(taken);
                     taken += 1;
                 }
-                let event_id =
-                    event_ids[index].get_or_insert_with(|| event_id_of(&renderer, row)).clone();
                 let signal = Signal {
-                    time: times[index],
-                    event_id,
+                    time,
+                    event_id: event_ids[index].to_string(),
                     source: position,
-                    group: if silent { Vec::new() } else { group },
-                    value,
+                    group: groups.iter().map(|column| column.value(index).to_string()).collect(),
+                    value: value.map(str::to_string),
                     evidence: Evidence::None,
                 };
-                signals.push((signal, (!silent).then_some(index)));
+                signals.push((signal, index));
             }
-            observed.push((compiled.rule.meta.id.clone(), signals));
+            observed.push((compiled.rule.meta.id.clone(), signals, quiet));
         }
         let evidence = (taken > 0)
             .then(|| {
@@ -361,14 +367,15 @@ impl CorrelationEngine {
                 rule_id: matches.rule.meta.id.clone(),
                 source: source.into(),
             })?;
-        for (id, signals) in observed {
-            for (mut signal, matched) in signals {
-                if let (Some(index), Some(rows)) = (matched, &evidence) {
+        for (id, signals, quiet) in observed {
+            for (mut signal, index) in signals {
+                if let Some(rows) = &evidence {
                     let row = evidence_rows[index].expect("a row taken for evidence");
                     signal.evidence = Evidence::Row(MatchedRow { rows: rows.clone(), row });
                 }
                 self.push(&id, signal);
             }
+            self.push_quiet(&id, quiet);
         }
         Ok(())
     }
@@ -383,11 +390,26 @@ impl CorrelationEngine {
     }
 
     fn push(&mut self, correlation_id: &str, signal: Signal) {
+        self.count_signal(signal.time);
+        self.state.correlations.entry(correlation_id.to_string()).or_default().pending.push(signal);
+    }
+
+    fn push_quiet(&mut self, correlation_id: &str, signals: Vec<QuietSignal>) {
+        if signals.is_empty() {
+            return;
+        }
+        for signal in &signals {
+            self.count_signal(signal.time);
+        }
+        let state = self.state.correlations.entry(correlation_id.to_string()).or_default();
+        state.pending_quiet.extend(signals);
+    }
+
+    fn count_signal(&mut self, time: i64) {
         self.state.stats.signals += 1;
-        if self.state.watermark.is_some_and(|watermark| signal.time < watermark) {
+        if self.state.watermark.is_some_and(|watermark| time < watermark) {
             self.state.stats.late_signals += 1;
         }
-        self.state.correlations.entry(correlation_id.to_string()).or_default().pending.push(signal);
     }
 
     /// Processes every signal the watermark has passed; returns the alerts that fired.
@@ -469,19 +491,29 @@ impl CorrelationEngine {
         let mut due: Vec<Signal> =
             state.pending.extract_if(.., |signal| signal.time <= watermark).collect();
         due.sort_by(|a, b| (a.time, &a.event_id, a.source).cmp(&(b.time, &b.event_id, b.source)));
+        let mut quiet: Vec<QuietSignal> =
+            state.pending_quiet.extract_if(.., |signal| signal.time <= watermark).collect();
+        quiet.sort_unstable_by_key(|signal| signal.time);
+        let mut quiet = quiet.into_iter().peekable();
+        // Quiet signals go in between in time order. Among signals of one time their order
+        // does not matter: a quiet signal's tuple was known (or learning) from signals
+        // processed before it was seen, which every signal processed after that knows too.
+        let stats = &mut self.state.stats;
         let mut fired = Vec::new();
         // One buffer for every signal's key: formatting a new string per signal showed.
         let mut seen_key = String::new();
         for signal in due {
-            seen_key.clear();
-            write!(seen_key, "{}\u{1f}{}", signal.source, signal.event_id)
-                .expect("writing to a String");
+            while let Some(earlier) = quiet.next_if(|quiet| quiet.time < signal.time) {
+                process_quiet(state, earlier, stats);
+            }
+            write_seen_key(&mut seen_key, signal.source, &signal.event_id);
             if state.seen.record(&seen_key, signal.time) {
-                self.state.stats.duplicate_signals += 1;
+                stats.duplicate_signals += 1;
                 continue;
             }
             fired.extend(process(&rule, state, signal));
         }
+        quiet.for_each(|signal| process_quiet(state, signal, stats));
         if rule.spec.kind != CorrelationKind::NewTerms {
             let keys: Vec<String> = state.groups.keys().cloned().collect();
             for key in keys {
@@ -557,6 +589,22 @@ impl<'a> NewTermsView<'a> {
     }
 }
 
+/// Processes a quiet signal (in order): it is counted once, and its tuple is seen.
+fn process_quiet(state: &mut CorrelationState, signal: QuietSignal, stats: &mut CorrelationStats) {
+    if state.seen.record_hash(signal.seen, signal.time) {
+        stats.duplicate_signals += 1;
+        return;
+    }
+    state.earliest.get_or_insert(signal.time);
+    state.history.record_hash(signal.tuple, signal.time);
+}
+
+/// Writes the duplicate-check key of a signal (rule position and event id) into `key`.
+fn write_seen_key(key: &mut String, source: usize, event_id: &str) {
+    key.clear();
+    write!(key, "{source}\u{1f}{event_id}").expect("writing to a String");
+}
+
 /// What a correlation evaluates on the matches of one of its rules, over the columns read.
 struct SourceExprs {
     /// The lake columns the expressions read (indexes into the lake schema), ascending.
@@ -566,9 +614,6 @@ struct SourceExprs {
     /// The `value_count` field or `new_terms` fields, over `columns`.
     value: Vec<Arc<dyn PhysicalExpr>>,
 }
-
-/// Text per expression per row (NULL as `None`).
-type TextColumns = Vec<Vec<Option<String>>>;
 
 impl SourceExprs {
     /// `group` and `value` (over the lake `schema`) moved onto the columns they read.
@@ -595,12 +640,13 @@ impl SourceExprs {
         Ok(Self { group: onto_projection(group)?, value: onto_projection(value)?, columns })
     }
 
-    /// The group-by values and the values, as text, of the rows `positions` of `batch`.
+    /// The group-by values and the values, as text columns, of the rows `positions` of
+    /// `batch`.
     fn evaluate(
         &self,
         batch: &RecordBatch,
         positions: &UInt32Array,
-    ) -> datafusion::error::Result<(TextColumns, TextColumns)> {
+    ) -> datafusion::error::Result<(Vec<ArrayRef>, Vec<ArrayRef>)> {
         let input = if self.columns.is_empty() {
             // Expressions that read no column (a constant group) still need the row count,
             // which a batch without columns only has when it is given.
@@ -613,20 +659,20 @@ impl SourceExprs {
     }
 }
 
-/// Evaluates expressions over matched rows, as text per row (NULL as `None`).
+/// Evaluates expressions over matched rows, as text columns.
 fn evaluate_text(
     exprs: &[Arc<dyn PhysicalExpr>],
     rows: &RecordBatch,
-) -> datafusion::error::Result<TextColumns> {
+) -> datafusion::error::Result<Vec<ArrayRef>> {
     exprs
         .iter()
-        .map(|expr| {
-            let values = expr.evaluate(rows)?.into_array(rows.num_rows())?;
-            let text = cast(&values, &DataType::Utf8)?;
-            let text = text.as_string::<i32>();
-            Ok(text.iter().map(|value| value.map(str::to_string)).collect())
-        })
+        .map(|expr| Ok(cast(&expr.evaluate(rows)?.into_array(rows.num_rows())?, &DataType::Utf8)?))
         .collect()
+}
+
+/// The text columns of [`evaluate_text`] as string arrays.
+fn text_columns(columns: &[ArrayRef]) -> Vec<&StringArray> {
+    columns.iter().map(|column| column.as_string::<i32>()).collect()
 }
 
 /// Correlation ids in dependency order; errors on unknown references and cycles.

@@ -19,7 +19,8 @@ pub struct LastSeen {
     last_seen: HashMap<u64, i64, BuildHasherDefault<Prehashed>>,
 }
 
-fn hash_of(text: &str) -> u64 {
+/// The hash a text is kept as.
+pub(super) fn hash_of(text: &str) -> u64 {
     xxh3_128(text.as_bytes()) as u64
 }
 
@@ -53,7 +54,12 @@ impl LastSeen {
     /// Records that `text` was seen at `time` (a later time than known moves it on); returns
     /// whether it had been seen before.
     pub fn record(&mut self, text: &str, time: i64) -> bool {
-        match self.last_seen.entry(hash_of(text)) {
+        self.record_hash(hash_of(text), time)
+    }
+
+    /// [`LastSeen::record`] of the text whose [`hash_of`] is `hash`.
+    pub(super) fn record_hash(&mut self, hash: u64, time: i64) -> bool {
+        match self.last_seen.entry(hash) {
             Entry::Occupied(mut known) => {
                 let last = known.get_mut();
                 *last = (*last).max(time);
