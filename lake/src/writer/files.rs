@@ -1,7 +1,7 @@
 //! Lake files: one partition's rows in source order, named by the rows they hold and written
 //! as zstd Parquet, alone or (the rows of several sources) under a group journal.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
 
 use arrow::array::{AsArray, Int64Array, RecordBatch, StringArray};
@@ -17,8 +17,8 @@ use xxhash_rust::xxh3::Xxh3;
 
 use super::recovery::{GroupJournal, JOURNAL_DIR};
 use super::{
-    LakeWriterConfig, LedgerEntry, Partition, SourceProgress, WriteStats, ledger_entry,
-    put_ledger_entries,
+    BufferedRows, LakeWriterConfig, LedgerEntry, Partition, SourceProgress, WriteStats,
+    ledger_entry, put_ledger_entries,
 };
 use crate::error::{LakeError, Result};
 use crate::location::{EVENTS_TABLE_DIR, LakeLocation};
@@ -30,7 +30,7 @@ pub(super) struct GroupWrite {
     pub(super) location: LakeLocation,
     pub(super) schema: SchemaRef,
     pub(super) config: LakeWriterConfig,
-    pub(super) by_partition: BTreeMap<Partition, Vec<RecordBatch>>,
+    pub(super) by_partition: BTreeMap<Partition, Vec<BufferedRows>>,
     /// The sources, with the files already written for them.
     pub(super) sources: Vec<(String, SourceProgress)>,
 }
@@ -39,8 +39,8 @@ impl GroupWrite {
     pub(super) async fn run(self) -> Result<WriteStats> {
         // Name every file first: the journal lists them before any is written.
         let mut files = Vec::new();
-        for (partition, batches) in self.by_partition {
-            files.push(SortedFile::new(partition, batches));
+        for (partition, rows) in self.by_partition {
+            files.push(SortedFile::new(partition, rows));
         }
         let names: Vec<String> = files.iter().map(|file| file.relative.clone()).collect();
         let group_size = self.sources.len();
@@ -88,9 +88,21 @@ pub(super) struct SortedFile {
 }
 
 impl SortedFile {
-    /// The rows of `batches` (all in `partition`) in lake order, named by the rows they hold.
-    pub(super) fn new(partition: Partition, batches: Vec<RecordBatch>) -> Self {
-        let order = source_order(&batches);
+    /// The buffered `rows` (all in `partition`) in lake order, named by the rows they hold.
+    pub(super) fn new(partition: Partition, rows: Vec<BufferedRows>) -> Self {
+        // Each batch once, so that consecutive rows of one batch are one run, whichever
+        // sources they belong to.
+        let mut batches = Vec::new();
+        let mut batch_index: HashMap<u64, usize> = HashMap::new();
+        let mut pieces = Vec::with_capacity(rows.len());
+        for BufferedRows { batch, batch_id, rows } in rows {
+            let index = *batch_index.entry(batch_id).or_insert_with(|| {
+                batches.push(batch);
+                batches.len() - 1
+            });
+            pieces.push((index, rows));
+        }
+        let order = source_order(&batches, &pieces);
         let relative = format!(
             "{EVENTS_TABLE_DIR}/{}/part-{}.parquet",
             partition.folder(),
@@ -286,12 +298,13 @@ fn pieces(order: &[(usize, usize)], runs: &[Range<usize>]) -> Vec<Piece> {
     pieces
 }
 
-/// The rows of `batches` as (batch, row) pairs in source order: by source URI, then record
-/// position, so the file content does not depend on arrival order. A batch holds its sources'
-/// rows in record order, so runs of rows are sorted rather than rows, and the file is written
-/// from whole runs rather than a row-by-row gather. CloudTrail names its objects by account,
-/// region and delivery time, so a file's rows run in time order per account and region.
-fn source_order(batches: &[RecordBatch]) -> Vec<(usize, usize)> {
+/// The rows of `pieces` (rows of `batches`) as (batch, row) pairs in source order: by source
+/// URI, then record position, so the file content does not depend on arrival order. A batch
+/// holds its sources' rows in record order, so runs of rows are sorted rather than rows, and
+/// the file is written from whole runs rather than a row-by-row gather. CloudTrail names its
+/// objects by account, region and delivery time, so a file's rows run in time order per
+/// account and region.
+fn source_order(batches: &[RecordBatch], pieces: &[(usize, Range<usize>)]) -> Vec<(usize, usize)> {
     let columns: Vec<_> = batches.iter().map(source_identities).collect();
     let identity = |(batch, row): (usize, usize)| {
         let (uris, records) = &columns[batch];
@@ -299,14 +312,15 @@ fn source_order(batches: &[RecordBatch]) -> Vec<(usize, usize)> {
     };
     // Runs of one source's rows in increasing record order.
     let mut runs: Vec<(usize, Range<usize>)> = Vec::new();
-    for (batch, (uris, records)) in columns.iter().enumerate() {
-        let (mut start, rows) = (0, batches[batch].num_rows());
-        for row in 1..=rows {
-            let continues = row < rows
+    for (batch, rows) in pieces {
+        let (uris, records) = &columns[*batch];
+        let mut start = rows.start;
+        for row in rows.start + 1..=rows.end {
+            let continues = row < rows.end
                 && uris.value(row) == uris.value(row - 1)
                 && records.value(row) > records.value(row - 1);
             if !continues {
-                runs.push((batch, start..row));
+                runs.push((*batch, start..row));
                 start = row;
             }
         }
@@ -458,7 +472,7 @@ mod tests {
                 .filter(move |index| index % 2 == parity)
                 .flat_map(move |index| (0..20).map(move |record| (format!("m-{index:03}"), record)))
         };
-        let batches = vec![
+        let batches = [
             batch(source("long", &mut (0..3000))),
             batch(small(1).collect()),
             batch(small(0).collect()),
@@ -466,8 +480,26 @@ mod tests {
             batch(source("split", &mut (0..500).map(|record| record * 2))),
             batch([source("z", &mut (0..5)), source("a", &mut (3..9))].concat()),
         ];
+        // Sources processed together share a batch, each buffered as its rows of it (here
+        // out of order, a source of another batch in between).
+        let shared =
+            batch((0..3).flat_map(|index| source(&format!("s-{index}"), &mut (0..300))).collect());
+        let mut buffered: Vec<BufferedRows> = batches
+            .iter()
+            .enumerate()
+            .map(|(index, batch)| BufferedRows {
+                batch: batch.clone(),
+                batch_id: index as u64,
+                rows: 0..batch.num_rows(),
+            })
+            .collect();
+        for rows in [600..900, 0..300] {
+            buffered.push(BufferedRows { batch: shared.clone(), batch_id: 99, rows });
+        }
+        buffered.swap(0, 6);
+        buffered.push(BufferedRows { batch: shared.clone(), batch_id: 99, rows: 300..600 });
         let mut expected: Vec<(String, i64)> = Vec::new();
-        for batch in &batches {
+        for batch in batches.iter().chain([&shared]) {
             let (uris, records) = source_identities(batch);
             expected.extend(
                 (0..batch.num_rows()).map(|row| (uris.value(row).to_string(), records.value(row))),
@@ -477,7 +509,12 @@ mod tests {
 
         let folder = tempfile::tempdir().unwrap();
         let location = LakeLocation::open(folder.path().to_str().unwrap()).unwrap();
-        let file = SortedFile::new(Partition::of_millis(0), batches);
+        let file = SortedFile::new(Partition::of_millis(0), buffered);
+        // The shared batch's sources follow each other in source order: one run of its rows.
+        // (Batches are listed as first buffered: the shared one first.)
+        let shared_runs =
+            runs(&file.order).into_iter().filter(|run| file.order[run.start].0 == 0).count();
+        assert_eq!((file.batches.len(), shared_runs), (batches.len() + 1, 1));
         let relative = file.relative.clone();
         let config = LakeWriterConfig::default();
         let stats = file.write(&location, &schema, &config).await.unwrap();

@@ -259,13 +259,12 @@ impl<'a> Ingestion<'a> {
             newest_event_ms: newest_event_time(&joined),
             elapsed: started.elapsed(),
         });
-        let joined_bytes = lake::writer::value_bytes(&joined);
+        let joined = self.writer.share(joined);
         let mut start = 0;
         for (source, suppressed) in held.into_iter().zip(suppressed) {
             if source.write_to_lake && source.rows > 0 {
-                let part = joined.slice(start, source.rows);
-                let bytes = joined_bytes * source.rows / joined.num_rows();
-                self.writer.write_shared(&source.source_id, &part, bytes).await?;
+                let rows = start..start + source.rows;
+                self.writer.write_shared(&source.source_id, &joined, rows).await?;
             }
             start += source.rows;
             self.end_source(&source.source_id, suppressed, source.write_to_lake).await?;
