@@ -5,6 +5,7 @@
 pub mod alerts;
 pub mod athena;
 pub mod compact;
+pub mod delivery;
 pub mod error;
 pub mod functions;
 pub mod json_tape;

@@ -22,9 +22,9 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail, ensure};
 use arrow::array::RecordBatch;
 use clap::{Parser, ValueEnum};
+use lake::delivery::cmp_delivery_order;
 use parquet::arrow::ArrowWriter;
 use pipeline::decode::{DecodeConfig, decode};
-use pipeline::sources::files::delivery_time;
 
 /// The allocator `trailhound` runs with.
 #[global_allocator]
@@ -58,7 +58,9 @@ fn main() -> Result<()> {
     collect_files(&cli.input, &mut files)?;
     // In delivery order, as `trailhound run` reads them: the lake's partitions then fill
     // one after another, as in a run.
-    files.sort_by_key(|path| (delivery_time(path).map(str::to_string), path.clone()));
+    files.sort_by(|left, right| {
+        cmp_delivery_order(&left.to_string_lossy(), &right.to_string_lossy())
+    });
     ensure!(!files.is_empty(), "no .json.gz file under {}", cli.input.display());
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let mut writer = match (cli.stage, &cli.lake) {

@@ -20,6 +20,7 @@ use super::{
     BufferedRows, LakeWriterConfig, LedgerEntry, Partition, SourceProgress, WriteStats,
     ledger_entry, put_ledger_entries,
 };
+use crate::delivery::cmp_delivery_order;
 use crate::error::{LakeError, Result};
 use crate::location::{EVENTS_TABLE_DIR, LakeLocation};
 use crate::schema::{CLOUDTRAIL_FIELDS, SOURCE_RECORD, SOURCE_URI, Shape, UNMAPPED};
@@ -298,17 +299,17 @@ fn pieces(order: &[(usize, usize)], runs: &[Range<usize>]) -> Vec<Piece> {
     pieces
 }
 
-/// The rows of `pieces` (rows of `batches`) as (batch, row) pairs in source order: by source
-/// URI, then record position, so the file content does not depend on arrival order. A batch
-/// holds its sources' rows in record order, so runs of rows are sorted rather than rows, and
-/// the file is written from whole runs rather than a row-by-row gather. CloudTrail names its
-/// objects by account, region and delivery time, so a file's rows run in time order per
-/// account and region.
+/// The rows of `pieces` (rows of `batches`) as (batch, row) pairs in source order: sources in
+/// delivery order (see `crate::delivery`), each's rows by record position, so the file content
+/// does not depend on arrival order. Sources are read in that order too, so the rows of those
+/// read together mostly lie in it already. A batch holds its sources' rows in record order,
+/// so runs of rows are sorted rather than rows, and the file is written from whole runs rather
+/// than a row-by-row gather.
 fn source_order(batches: &[RecordBatch], pieces: &[(usize, Range<usize>)]) -> Vec<(usize, usize)> {
     let columns: Vec<_> = batches.iter().map(source_identities).collect();
     let identity = |(batch, row): (usize, usize)| {
         let (uris, records) = &columns[batch];
-        (uris.value(row), records.value(row))
+        (SourceUri(uris.value(row)), records.value(row))
     };
     // Runs of one source's rows in increasing record order.
     let mut runs: Vec<(usize, Range<usize>)> = Vec::new();
@@ -339,6 +340,22 @@ fn source_order(batches: &[RecordBatch], pieces: &[(usize, Range<usize>)]) -> Ve
         order.sort_by_key(|&position| identity(position));
     }
     order
+}
+
+/// A source URI, ordered by delivery.
+#[derive(PartialEq, Eq)]
+struct SourceUri<'a>(&'a str);
+
+impl PartialOrd for SourceUri<'_> {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for SourceUri<'_> {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        cmp_delivery_order(self.0, other.0)
+    }
 }
 
 /// A batch's source URI and source record columns.
@@ -480,10 +497,18 @@ mod tests {
             batch(source("split", &mut (0..500).map(|record| record * 2))),
             batch([source("z", &mut (0..5)), source("a", &mut (3..9))].concat()),
         ];
-        // Sources processed together share a batch, each buffered as its rows of it (here
-        // out of order, a source of another batch in between).
-        let shared =
-            batch((0..3).flat_map(|index| source(&format!("s-{index}"), &mut (0..300))).collect());
+        // Sources read together share a batch, in delivery order (here the reverse of their
+        // URIs' order), each buffered as its rows of it (out of order, a source of another
+        // batch in between).
+        let delivered = |folder: &str, minute: usize| {
+            format!("{folder}/1_CloudTrail_r_20250309T16{minute:02}Z_a.json.gz")
+        };
+        let shared = batch(
+            [("z", 0), ("y", 5), ("x", 10)]
+                .iter()
+                .flat_map(|(folder, minute)| source(&delivered(folder, *minute), &mut (0..300)))
+                .collect(),
+        );
         let mut buffered: Vec<BufferedRows> = batches
             .iter()
             .enumerate()
@@ -505,12 +530,15 @@ mod tests {
                 (0..batch.num_rows()).map(|row| (uris.value(row).to_string(), records.value(row))),
             );
         }
-        expected.sort();
+        expected.sort_by(|(left_uri, left), (right_uri, right)| {
+            cmp_delivery_order(left_uri, right_uri).then(left.cmp(right))
+        });
+        assert_eq!(expected[0].0, delivered("z", 0));
 
         let folder = tempfile::tempdir().unwrap();
         let location = LakeLocation::open(folder.path().to_str().unwrap()).unwrap();
         let file = SortedFile::new(Partition::of_millis(0), buffered);
-        // The shared batch's sources follow each other in source order: one run of its rows.
+        // The shared batch's sources follow each other in delivery order: one run of its rows.
         // (Batches are listed as first buffered: the shared one first.)
         let shared_runs =
             runs(&file.order).into_iter().filter(|run| file.order[run.start].0 == 0).count();

@@ -112,18 +112,6 @@ pub fn discover(inputs: &[PathBuf]) -> Discovered {
     found
 }
 
-/// The `YYYYMMDDTHHMMZ` period in a CloudTrail log file name
-/// (`<account>_CloudTrail_<region>_20250309T1645Z_<id>.json.gz`); `None` for other names.
-pub fn delivery_time(path: &Path) -> Option<&str> {
-    let name = path.file_name()?.to_str()?;
-    name.split('_').find(|part| {
-        part.len() == 14
-            && part.ends_with('Z')
-            && part.as_bytes()[8] == b'T'
-            && part[..8].bytes().chain(part[9..13].bytes()).all(|b| b.is_ascii_digit())
-    })
-}
-
 /// Skips files by their S3 layout folder when the name alone says they hold no events.
 pub fn skip_by_path(path: &Path) -> Option<crate::decode::SkipReason> {
     let text = path.to_string_lossy();

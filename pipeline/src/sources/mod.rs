@@ -11,6 +11,8 @@ pub mod sqs;
 use std::io::{self, Read};
 use std::path::PathBuf;
 
+use lake::delivery::cmp_delivery_order;
+
 use self::files::{FileSource, open_decompressed};
 use self::objects::ObjectSource;
 
@@ -126,15 +128,12 @@ pub async fn discover(inputs: &[String]) -> Discovered {
     found.unreadable.extend(
         files.unreadable.into_iter().map(|(path, reason)| (path.display().to_string(), reason)),
     );
-    // CloudTrail names files by their delivery period: reading them in that order keeps the
-    // event-time watermark honest (few late events) across accounts and regions. Sources
-    // without such a name follow, by URI. The keys are built once per source (a key per
-    // comparison built each URI a dozen times over).
-    found.sources.sort_by_cached_key(|source| {
-        let path = source.layout_path();
-        let time = files::delivery_time(&path).map(str::to_string);
-        (time.is_none(), time, source.uri())
-    });
+    // In delivery order (see `lake::delivery`). The URIs are built once per source (one per
+    // comparison built each a dozen times over).
+    let mut by_uri: Vec<(String, Source)> =
+        found.sources.into_iter().map(|source| (source.uri(), source)).collect();
+    by_uri.sort_by(|(left, _), (right, _)| cmp_delivery_order(left, right));
+    found.sources = by_uri.into_iter().map(|(_, source)| source).collect();
     found
 }
 
