@@ -3,6 +3,7 @@
 
 pub mod coverage;
 pub mod engine;
+mod prefilter;
 mod regex_match;
 pub mod rule;
 pub mod testing;

@@ -58,7 +58,7 @@ pub(crate) fn compile_regex_matches(
 /// `input ~ 'pattern'` (or `~*`, `!~`, `!~*`) with the pattern compiled. A NULL input gives
 /// NULL, as with DataFusion's operator.
 #[derive(Debug)]
-struct RegexMatchExpr {
+pub(super) struct RegexMatchExpr {
     input: Arc<dyn PhysicalExpr>,
     /// One of the four regex match operators.
     op: Operator,
