@@ -346,6 +346,7 @@ impl CorrelationEngine {
                     source: position,
                     group: groups.iter().map(|column| column.value(index).to_string()).collect(),
                     value: value.map(str::to_string),
+                    // The row taken for it, once every correlation has said which rows it keeps.
                     evidence: Evidence::None,
                 };
                 signals.push((signal, index));
