@@ -58,8 +58,23 @@ check(
     f"{event_ts.physical_type} {logical}",
 )
 sources = pq.read_table(first_file, columns=["source_uri", "source_record"]).to_pylist()
-identities = [(row["source_uri"], row["source_record"]) for row in sources]
-check("rows are in source order within a file", identities == sorted(identities))
+
+
+def delivery_order(row):
+    """A row's place in its file: its source in delivery order (the YYYYMMDDTHHMMZ period in a
+    CloudTrail object name, sources without one last, then by URI), then its record."""
+    uri = row["source_uri"]
+    period = next(
+        (part for part in uri.rsplit("/", 1)[-1].split("_")
+         if len(part) == 14 and part[8] == "T" and part.endswith("Z")
+         and (part[:8] + part[9:13]).isdigit()),
+        None,
+    )
+    return (period is None, period or "", uri, row["source_record"])
+
+
+identities = [delivery_order(row) for row in sources]
+check("rows are in delivery order within a file", identities == sorted(identities))
 
 con = duckdb.connect()
 rows = con.execute(
