@@ -1,6 +1,7 @@
 //! Detection: SQL rules, loaded from a folder or from the pack built into the binary,
 //! compiled once and evaluated on every batch.
 
+mod conditions;
 pub mod coverage;
 pub mod engine;
 mod prefilter;
