@@ -405,3 +405,21 @@ fn text_rendering_escapes_and_keeps_nested_values() {
     assert!(event_id_of(&renderer, 2).starts_with("content-"));
     assert_renderings_agree(&batches[0], "tricky records");
 }
+
+#[test]
+fn member_names_compare_as_strings_do() {
+    let names = ["", "a", "arn", "eventID", "readOnly", "eventSource", "sourceIPAddress"];
+    let longer = ["requestParameters", "recipientAccountId", "additionalEventData"];
+    for known in names.iter().chain(&longer) {
+        for name in names.iter().chain(&longer) {
+            assert_eq!(same_name(known, name), known == name, "{known} against {name}");
+        }
+        // Differing only in the first, a middle or the last byte.
+        for at in 0..known.len() {
+            let mut changed = known.as_bytes().to_vec();
+            changed[at] ^= 0x20;
+            let changed = String::from_utf8(changed).expect("ASCII");
+            assert!(!same_name(known, &changed), "{known} against {changed}");
+        }
+    }
+}
