@@ -62,6 +62,21 @@ pub fn rfc3339(seconds: i64) -> String {
     )
 }
 
+/// How long an assumed role's session (its temporary access key) lasts.
+const SESSION_SECONDS: i64 = 3600;
+
+/// A stable 16-digit identifier for `parts` (FNV-1a): IAM's unique ids and access key ids
+/// name one role, user or session across all its calls, as in real trails.
+fn stable_id(parts: &[&str]) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for part in parts {
+        for byte in part.bytes().chain([0]) {
+            hash = (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    hash % 10_000_000_000_000_000
+}
+
 /// One CloudTrail record as compact JSON.
 pub fn record(rng: &mut Rng, account: &str, region: &str, time: i64) -> String {
     let user_index = rng.below(40);
@@ -73,14 +88,17 @@ pub fn record(rng: &mut Rng, account: &str, region: &str, time: i64) -> String {
     let event_id = rng.uuid();
     let request_id = rng.uuid();
     let when = rfc3339(time);
+    let session = time.div_euclid(SESSION_SECONDS);
     let identity = match rng.below(10) {
         0..=5 => format!(
-            r#"{{"type":"AssumedRole","principalId":"AROA{n:016}:{user}","arn":"arn:aws:sts::{account}:assumed-role/{role}/{user}","accountId":"{account}","accessKeyId":"ASIA{n:016}","sessionContext":{{"sessionIssuer":{{"type":"Role","principalId":"AROA{n:016}","arn":"arn:aws:iam::{account}:role/{role}","accountId":"{account}","userName":"{role}"}},"attributes":{{"creationDate":"{when}","mfaAuthenticated":"false"}}}}}}"#,
-            n = rng.below(1 << 40)
+            r#"{{"type":"AssumedRole","principalId":"AROA{role_id:016}:{user}","arn":"arn:aws:sts::{account}:assumed-role/{role}/{user}","accountId":"{account}","accessKeyId":"ASIA{session_key:016}","sessionContext":{{"sessionIssuer":{{"type":"Role","principalId":"AROA{role_id:016}","arn":"arn:aws:iam::{account}:role/{role}","accountId":"{account}","userName":"{role}"}},"attributes":{{"creationDate":"{session_start}","mfaAuthenticated":"false"}}}}}}"#,
+            role_id = stable_id(&[account, role]),
+            session_key = stable_id(&[account, role, user.as_str(), &session.to_string()]),
+            session_start = rfc3339(session * SESSION_SECONDS),
         ),
         6..=8 => format!(
-            r#"{{"type":"IAMUser","principalId":"AIDA{n:016}","arn":"arn:aws:iam::{account}:user/{user}","accountId":"{account}","accessKeyId":"AKIA{n:016}","userName":"{user}"}}"#,
-            n = rng.below(1 << 40)
+            r#"{{"type":"IAMUser","principalId":"AIDA{user_id:016}","arn":"arn:aws:iam::{account}:user/{user}","accountId":"{account}","accessKeyId":"AKIA{user_id:016}","userName":"{user}"}}"#,
+            user_id = stable_id(&[account, user.as_str()]),
         ),
         _ => r#"{"type":"AWSService","invokedBy":"ec2.amazonaws.com"}"#.to_string(),
     };
