@@ -41,14 +41,14 @@ pub enum TextKind {
     Json,
 }
 
-/// Builds a struct column from its members' builders.
+/// Builds a struct column from its members' builders. A member absent from an object is
+/// owed a NULL, paid when the member next has a value or when the column is finished (see
+/// [`ColumnBuilder::pad_to`]).
 pub struct StructColumn {
     members: &'static [SchemaField],
     fields: Fields,
     children: Vec<ColumnBuilder>,
     validity: NullBufferBuilder,
-    /// Which members the object being appended had (kept to spare an allocation per row).
-    filled: Vec<bool>,
     /// The order members came in last time.
     order: MemberOrder,
 }
@@ -200,11 +200,46 @@ impl ColumnBuilder {
         }
     }
 
+    /// Rows appended so far.
+    pub fn len(&self) -> usize {
+        match self {
+            Self::Text(builder, _) => builder.len(),
+            Self::Struct(column) => column.validity.len(),
+            Self::StructList { validity, .. } => validity.len(),
+            Self::Map(builder) => builder.len(),
+        }
+    }
+
+    /// Appends the NULLs owed to the column, up to `rows` rows. Most of the schema's columns
+    /// are absent from most records: appending their NULLs one record at a time, through
+    /// every nested member, was a twentieth of decoding.
+    pub fn pad_to(&mut self, rows: usize) {
+        let missing = rows - self.len();
+        if missing == 0 {
+            return;
+        }
+        match self {
+            Self::Text(builder, _) => builder.append_nulls(missing),
+            // Its members are padded in turn when next appended to or finished.
+            Self::Struct(column) => column.validity.append_n_nulls(missing),
+            Self::StructList { offsets, validity, .. } => {
+                let last = *offsets.last().expect("offsets start with 0");
+                offsets.resize(offsets.len() + missing, last);
+                validity.append_n_nulls(missing);
+            }
+            Self::Map(builder) => {
+                for _ in 0..missing {
+                    builder.append(false).expect("an empty entry");
+                }
+            }
+        }
+    }
+
     /// Appends a NULL.
     pub fn append_null(&mut self) {
         match self {
             Self::Text(builder, _) => builder.append_null(),
-            Self::Struct(column) => column.append_null(),
+            Self::Struct(column) => column.validity.append_null(),
             Self::StructList { offsets, validity, .. } => {
                 let last = *offsets.last().expect("offsets start with 0");
                 offsets.push(last);
@@ -236,14 +271,13 @@ impl StructColumn {
             fields: struct_fields(members),
             children: members.iter().map(|member| ColumnBuilder::new(&member.shape)).collect(),
             validity: NullBufferBuilder::new(0),
-            filled: vec![false; members.len()],
             order: MemberOrder::new(members),
         }
     }
 
     /// Appends an object: known members to their children, the rest to `unmapped`.
     pub fn append_object(&mut self, object: Value<'_, '_>, unmapped: &mut Unmapped) {
-        self.filled.fill(false);
+        let row = self.validity.len();
         let members = self.members;
         let mut previous = None;
         for (key, value) in object.members() {
@@ -253,33 +287,30 @@ impl StructColumn {
                 })
             });
             match position {
-                Some(index) if !self.filled[index] => {
+                // Not yet appended to in this row.
+                Some(index) if self.children[index].len() <= row => {
                     previous = Some(index);
-                    self.filled[index] = true;
-                    self.children[index].append(key, value, unmapped);
+                    let child = &mut self.children[index];
+                    child.pad_to(row);
+                    child.append(key, value, unmapped);
                 }
                 // Unknown members, and repeats of a known one, are kept rather than dropped.
                 _ => unmapped.keep(key, value.raw()),
             }
         }
-        for (child, was_filled) in self.children.iter_mut().zip(&self.filled) {
-            if !was_filled {
-                child.append_null();
-            }
-        }
         self.validity.append_non_null();
     }
 
-    fn append_null(&mut self) {
-        for child in &mut self.children {
-            child.append_null();
-        }
-        self.validity.append_null();
-    }
-
     fn finish(&mut self, again: bool) -> StructArray {
-        let columns: Vec<ArrayRef> =
-            self.children.iter_mut().map(|child| child.finish(again)).collect();
+        let rows = self.validity.len();
+        let columns: Vec<ArrayRef> = self
+            .children
+            .iter_mut()
+            .map(|child| {
+                child.pad_to(rows);
+                child.finish(again)
+            })
+            .collect();
         StructArray::new(self.fields.clone(), columns, self.validity.finish())
     }
 }

@@ -428,8 +428,6 @@ pub struct BatchBuilder {
     source_uris: StringBuilder,
     source_records: Int64Builder,
     rows: usize,
-    /// Which columns the record being appended had (kept to spare an allocation per row).
-    filled: Vec<bool>,
     /// The order of the last record's members.
     order: MemberOrder,
 }
@@ -513,7 +511,6 @@ impl BatchBuilder {
             source_uris: text_builder(),
             source_records: Int64Builder::with_capacity(INITIAL_ROWS),
             rows: 0,
-            filled: vec![false; CLOUDTRAIL_FIELDS.len()],
             order: MemberOrder::new(CLOUDTRAIL_FIELDS),
         }
     }
@@ -530,7 +527,7 @@ impl BatchBuilder {
     }
 
     fn append(&mut self, record: Value<'_, '_>, event_millis: i64, index: u64) {
-        self.filled.fill(false);
+        let row = self.rows;
         let mut unmapped = Unmapped::default();
         let mut previous = None;
         for (key, value) in record.members() {
@@ -538,17 +535,14 @@ impl BatchBuilder {
                 self.order.position(previous, &name, |name| FIELD_INDEX.get(name).copied())
             });
             match column {
-                Some(column) if !self.filled[column] => {
+                // Not yet appended to in this row; absent columns are padded with NULLs later.
+                Some(column) if self.columns[column].len() <= row => {
                     previous = Some(column);
-                    self.filled[column] = true;
-                    self.columns[column].append(key, value, &mut unmapped);
+                    let builder = &mut self.columns[column];
+                    builder.pad_to(row);
+                    builder.append(key, value, &mut unmapped);
                 }
                 _ => unmapped.keep(key, value.raw()),
-            }
-        }
-        for (column, was_filled) in self.columns.iter_mut().zip(&self.filled) {
-            if !was_filled {
-                column.append_null();
             }
         }
         self.event_ts.append_value(event_millis);
@@ -561,8 +555,15 @@ impl BatchBuilder {
     /// The batch of the rows appended since the last one; `more` when about as many rows are
     /// to come (the builders keep room for them).
     pub fn finish(&mut self, more: bool) -> RecordBatch {
-        let mut columns: Vec<ArrayRef> =
-            self.columns.iter_mut().map(|column| column.finish(more)).collect();
+        let rows = self.rows;
+        let mut columns: Vec<ArrayRef> = self
+            .columns
+            .iter_mut()
+            .map(|column| {
+                column.pad_to(rows);
+                column.finish(more)
+            })
+            .collect();
         columns.push(Arc::new(self.event_ts.finish()));
         columns.push(Arc::new(finish_text(&mut self.unmapped, more)));
         columns.push(Arc::new(finish_text(&mut self.source_uris, more)));
