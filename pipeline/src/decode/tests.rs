@@ -50,6 +50,23 @@ fn column_values(batches: &[RecordBatch], column: &str) -> Vec<Option<String>> {
         .collect()
 }
 
+/// The text values of a nested struct member (`a.b.c`) in every row.
+fn nested_values(batches: &[RecordBatch], path: &str) -> Vec<Option<String>> {
+    let (top, members) = path.split_once('.').unwrap_or((path, ""));
+    batches
+        .iter()
+        .flat_map(|batch| {
+            let mut array = batch.column_by_name(top).unwrap().clone();
+            for name in members.split('.').filter(|name| !name.is_empty()) {
+                array = array.as_struct().column_by_name(name).unwrap().clone();
+            }
+            (0..array.len())
+                .map(move |row| string_at(array.as_ref(), row).map(str::to_string))
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
 fn record(event_id: &str) -> Value {
     json!({
         "eventVersion": "1.09",
@@ -241,6 +258,39 @@ fn members_land_in_their_columns_whatever_their_order() {
     assert_eq!(Value::Object(decoded[0].clone()), first);
     assert_eq!(Value::Object(decoded[1].clone()), second);
     assert_eq!(Value::Object(decoded[3].clone()), last);
+}
+
+#[test]
+fn members_absent_from_some_records_are_null_there_only() {
+    // Absent members are owed NULLs, paid at their next value or the batch's end: a nested
+    // member seen only in the middle record, a struct NULL in one record and an object in
+    // the next, and a member first NULL then repeated must land on their own rows.
+    let plain = record("a");
+    let mut nested = record("b");
+    nested["userIdentity"]["sessionContext"] =
+        json!({"sessionIssuer": {"type": "Role", "userName": "admin"}});
+    nested["errorCode"] = json!("AccessDenied");
+    let mut null_identity = record("c");
+    null_identity["userIdentity"] = Value::Null;
+    let repeated = record("d").to_string();
+    let repeated = repeated.replacen("\"eventName\":\"ListUsers\"", "\"eventName\":null", 1);
+    let repeated = format!("{},\"eventName\":\"GetUser\"}}", &repeated[..repeated.len() - 1]);
+    let lines = [plain.to_string(), nested.to_string(), null_identity.to_string(), repeated];
+    let (batches, report) = decode_bytes(lines.join("\n").as_bytes());
+    assert_eq!(report.records, 4);
+    let issuer = nested_values(&batches, "useridentity.sessioncontext.sessionissuer.username");
+    assert_eq!(issuer, [None, Some("admin".to_string()), None, None]);
+    let errors = column_values(&batches, "errorcode");
+    assert_eq!(errors, [None, Some("AccessDenied".to_string()), None, None]);
+    assert_eq!(column_values(&batches, "eventname")[3], None);
+    let unmapped = column_values(&batches, "unmapped");
+    assert_eq!(unmapped[3].as_deref(), Some("{\"eventName\":\"GetUser\"}"));
+    let decoded = records(&batches);
+    assert_eq!(Value::Object(decoded[0].clone()), plain);
+    assert_eq!(Value::Object(decoded[1].clone()), nested);
+    // A NULL member reads back as absent, as in every column.
+    assert_eq!(decoded[2].get("userIdentity"), None);
+    assert_eq!(decoded[2].get("eventID"), Some(&json!("c")));
 }
 
 #[test]
