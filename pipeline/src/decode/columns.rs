@@ -237,16 +237,7 @@ impl ColumnBuilder {
 
     /// Appends a NULL.
     pub fn append_null(&mut self) {
-        match self {
-            Self::Text(builder, _) => builder.append_null(),
-            Self::Struct(column) => column.validity.append_null(),
-            Self::StructList { offsets, validity, .. } => {
-                let last = *offsets.last().expect("offsets start with 0");
-                offsets.push(last);
-                validity.append_null();
-            }
-            Self::Map(builder) => builder.append(false).expect("an empty entry"),
-        }
+        self.pad_to(self.len() + 1);
     }
 
     /// The finished column; with `again`, the builder keeps room for as much again.

@@ -459,35 +459,12 @@ impl MemberOrder {
     ) -> Option<usize> {
         let slot = previous.unwrap_or(self.next.len() - 1);
         let guess = self.next[slot];
-        if self.members.get(guess).is_some_and(|member| same_name(member.json_name, name)) {
+        if self.members.get(guess).is_some_and(|member| member.json_name == name) {
             return Some(guess);
         }
         let found = look_up(name)?;
         self.next[slot] = found;
         Some(found)
-    }
-}
-
-/// Whether two member names are equal, names of up to sixteen bytes (nearly all of
-/// CloudTrail's) compared in two eight-byte words rather than by a call to `memcmp`, which
-/// was a twentieth of a run's cycles.
-#[inline]
-fn same_name(known: &str, name: &str) -> bool {
-    let (known, name) = (known.as_bytes(), name.as_bytes());
-    let length = known.len();
-    if length != name.len() {
-        return false;
-    }
-    let word = |bytes: &[u8], at: usize| {
-        u64::from_le_bytes(bytes[at..at + 8].try_into().expect("eight bytes"))
-    };
-    match length {
-        // Two overlapping words cover the name.
-        8..=16 => {
-            word(known, 0) == word(name, 0) && word(known, length - 8) == word(name, length - 8)
-        }
-        0..8 => known.iter().zip(name).all(|(a, b)| a == b),
-        _ => known == name,
     }
 }
 
